@@ -1,0 +1,48 @@
+// Error types shared by the builder, the loaders and the VM.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fusevm {
+
+/// Thrown for API misuse (patch_jump on a non-jump, a pool past 65,536 entries, ...).
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One loader or verifier finding, printed as `file:line: message`.
+struct Diagnostic {
+  std::string file;     ///< source file name ("<input>" when unknown)
+  uint32_t line = 0;    ///< 1-based line (for binary input: the op index or byte offset)
+  std::string message;  ///< what is wrong
+  /// `file:line: message`.
+  std::string to_string() const {
+    return file + ":" + std::to_string(line) + ": " + message;
+  }
+};
+
+/// One entry of a runtime error's backtrace (innermost first).
+struct BacktraceEntry {
+  uint64_t ip = 0;    ///< op index executing in that activation
+  uint32_t line = 0;  ///< lines[ip], 0 if absent
+};
+
+/// A run-time error: the message and where it happened.
+struct RuntimeError {
+  std::string message;                   ///< e.g. "undefined function: foo"
+  uint64_t ip = 0;                       ///< index of the failing op
+  uint32_t line = 0;                     ///< lines[ip], 0 if absent
+  std::string source;                    ///< Chunk::source
+  std::vector<BacktraceEntry> backtrace;  ///< callers, innermost first
+  /// `source:line: runtime error: message`.
+  std::string to_string() const {
+    return (source.empty() ? std::string("<chunk>") : source) + ":" + std::to_string(line) +
+           ": runtime error: " + message;
+  }
+};
+
+}  // namespace fusevm

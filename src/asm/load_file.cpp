@@ -1,0 +1,64 @@
+// load_chunk_file (format detected by content) and LoadResult::message().
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fusevm/asm.hpp"
+
+namespace fusevm {
+
+namespace {
+
+// Whole file contents, or the errno of the failing call. POSIX read() rather than
+// iostreams so a directory or an unreadable file yields its real strerror text.
+bool read_whole_file(const std::string& path, std::vector<uint8_t>& out, int& err) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    err = errno;
+    return false;
+  }
+  uint8_t buf[65536];
+  for (;;) {
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      ::close(fd);
+      return false;
+    }
+    if (got == 0) break;
+    out.insert(out.end(), buf, buf + got);
+  }
+  ::close(fd);
+  return true;
+}
+
+}  // namespace
+
+std::string LoadResult::message() const {
+  std::string text;
+  for (const Diagnostic& d : diagnostics) {
+    if (!text.empty()) text.push_back('\n');
+    text += d.to_string();
+  }
+  return text;
+}
+
+LoadResult load_chunk_file(const std::string& path) {
+  std::vector<uint8_t> bytes;
+  int err = 0;
+  if (!read_whole_file(path, bytes, err)) {
+    LoadResult failed;
+    failed.diagnostics.push_back(Diagnostic{path, 0, std::string("cannot read: ") + std::strerror(err)});
+    return failed;
+  }
+  if (is_fvc(bytes)) return read_fvc(bytes, path);
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return assemble(text, path);
+}
+
+}  // namespace fusevm

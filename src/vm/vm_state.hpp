@@ -1,0 +1,88 @@
+// VMState: everything a VM owns, shared by the dispatch loop, slow paths and the API.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fusevm/chunk.hpp"
+#include "fusevm/host.hpp"
+#include "fusevm/vm.hpp"
+#include "vm/code.hpp"
+
+namespace fusevm {
+
+/// Why a dispatch loop returned.
+enum class ExitReason : uint8_t {
+  End,        ///< fell off (or jumped past) the end of the main stream
+  Halt,       ///< top-level Return (result from the stack)
+  HaltValue,  ///< top-level ReturnValue (result in VMState::halt_value)
+  BlockDone,  ///< a block activation reached its end
+  CallDone,   ///< VM::call's sub returned to the host-return sentinel
+  Error,      ///< VMState::error is set
+};
+
+/// Tools may tune these; the interpreter reads them through VMState.
+struct VMState {
+  explicit VMState(Chunk c);
+
+  Chunk chunk;                      // immutable after construction
+  CodeSet code;                     // pre-decoded streams (main, blocks, host return)
+  ValueStack stack;
+  FrameStack frames;
+  std::vector<Value> globals;
+  uint64_t ip = 0;                  // next op (index into chunk.ops) when not running
+  uint32_t cur_stream = 0;          // stream `ip` belongs to while running
+  int32_t last_status = 0;
+  bool halted = false;
+  uint32_t call_frames = 0;         // frames of kind Call on the frame stack
+  uint32_t block_depth = 0;         // active block activations (count toward call depth)
+  bool running = false;
+
+  Limits limits;
+  uint64_t fuel_left = 0;
+  int64_t memory_baseline = 0;      // heap_bytes_live() when the limit was set
+  std::atomic<bool> interrupt_requested{false};
+  // Set when any poll-point work is pending (interrupt or memory limit); read at every
+  // backedge and call, so it must stay a single relaxed load.
+  std::atomic<bool> poll{false};
+
+  std::vector<BuiltinFn> builtins;
+  ExtensionHandler ext_handler;
+  ExtensionWideHandler ext_wide_handler;
+  std::unique_ptr<ShellHost> owned_host;
+  ShellHost* host = nullptr;        // owned_host.get(), or the parent's host in a child VM
+
+  OutputFn output;                  // empty: fd 1
+  InputFn input;                    // empty: fd 0
+  std::string out_buf;
+  int8_t out_tty = -1;              // isatty(1), computed on first use
+
+  bool stdout_is_tty();
+
+  std::unique_ptr<RuntimeError> error;   // set with ExitReason::Error
+  std::string pending_error;             // raise_error() from a call-out
+  bool has_pending_error = false;
+  Value halt_value;                      // result of a top-level ReturnValue
+  ExitReason exit_reason = ExitReason::End;  // with OpStatus::Exit
+
+  void flush_output();
+  void write_output(std::string_view bytes) {
+    out_buf.append(bytes);
+    if (out_buf.size() >= 65536) flush_output();
+  }
+  void refresh_poll() {
+    poll.store(interrupt_requested.load(std::memory_order_relaxed) || limits.max_memory != 0,
+               std::memory_order_relaxed);
+  }
+  /// Build a RuntimeError at `ip` with a backtrace of the frame stack.
+  void set_error(std::string message, uint64_t at_ip);
+  /// "limit exceeded: <name> (<value>)".
+  void set_limit_error(const char* name, uint64_t value, uint64_t at_ip);
+  /// Reset to the state right after construction (keeps chunk, code, handlers, host, limits).
+  void reset();
+};
+
+}  // namespace fusevm

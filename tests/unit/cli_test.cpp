@@ -1,0 +1,456 @@
+// End-to-end tests of the `fusevm` tool: output, stderr and exit status of each subcommand.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "fusevm/version.hpp"
+
+extern char** environ;
+
+namespace {
+
+const char* const kTool = FUSEVM_TOOL_PATH;
+
+/// What one tool invocation produced.
+struct ToolRun {
+  int status = -1;  ///< exit status; 128 + signal number if it was killed
+  std::string out;  ///< everything written to stdout
+  std::string err;  ///< everything written to stderr
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::access(kTool, X_OK), 0) << kTool << " is missing: build the fusevm_tool target";
+    std::string tmpl = (std::filesystem::temp_directory_path() / "fusevm_cli_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  /// Path of `name` inside this test's temporary directory.
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  /// Write `text` to `name` in the temporary directory; returns its path.
+  std::string program(const std::string& name, const std::string& text) const {
+    std::string p = path(name);
+    write_file(p, text);
+    return p;
+  }
+
+  /// Start the tool with `args`, stdin from /dev/null; stdout and stderr go to files so
+  /// a chatty child can never block on a full pipe. Returns the pid, or -1.
+  pid_t start_tool(const std::vector<std::string>& args) const {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path().c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path().c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(kTool));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc == 0 ? pid : -1;
+  }
+
+  /// Wait for a started tool and collect what it wrote.
+  ToolRun finish_tool(pid_t pid) const {
+    ToolRun r;
+    if (pid < 0) {
+      r.err = "posix_spawn failed";
+      return r;
+    }
+    int wstatus = 0;
+    while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    r.out = read_file(out_path());
+    r.err = read_file(err_path());
+    return r;
+  }
+
+  /// Run the tool with `args` to completion.
+  ToolRun run_tool(const std::vector<std::string>& args) const {
+    return finish_tool(start_tool(args));
+  }
+
+  std::string out_path() const { return path(".stdout"); }
+  std::string err_path() const { return path(".stderr"); }
+
+  std::string dir_;
+};
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// -- Version, help and usage errors --------------------------------------------------
+
+TEST_F(CliTest, VersionPrintsVersionStringAndExitsZero) {
+  ToolRun r = run_tool({"--version"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find(FUSEVM_VERSION_STRING), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, HelpOnEverySubcommandExitsZeroAndDescribesIt) {
+  for (const char* sub : {"run", "asm", "disasm", "verify"}) {
+    ToolRun r = run_tool({sub, "--help"});
+    EXPECT_EQ(r.status, 0) << sub;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub << ": " << r.out;
+  }
+  ToolRun run_help = run_tool({"run", "--help"});
+  for (const char* opt : {"--time", "--print-result", "--max-stack", "--max-call-depth",
+                          "--max-string", "--max-array", "--max-memory", "--fuel"})
+    EXPECT_NE(run_help.out.find(opt), std::string::npos) << opt;
+  EXPECT_EQ(run_tool({"--help"}).status, 0);
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoWithMessage) {
+  ToolRun none = run_tool({});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_TRUE(starts_with(none.err, "fusevm: ")) << none.err;
+
+  std::string p = program("p.fasm", "LoadInt 1\n");
+  EXPECT_EQ(run_tool({"run", p, "--no-such-option"}).status, 2);
+  EXPECT_EQ(run_tool({"bogus"}).status, 2);
+  EXPECT_EQ(run_tool({"run"}).status, 2);
+  EXPECT_EQ(run_tool({"asm"}).status, 2);
+}
+
+TEST_F(CliTest, LimitOptionsRejectNegativeAndNonNumericCounts) {
+  std::string p = program("p.fasm", "LoadInt 1\n");
+  for (const char* bad : {"-1", "abc", "12x", "", "99999999999999999999999"}) {
+    ToolRun r = run_tool({"run", p, "--fuel", bad});
+    EXPECT_EQ(r.status, 2) << "--fuel '" << bad << "'";
+    EXPECT_NE(r.err.find("--fuel"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(run_tool({"run", p, "--max-stack", "-5"}).status, 2);
+}
+
+// -- run: output and exit status -----------------------------------------------------
+
+TEST_F(CliTest, RunPrintsProgramOutputAndExitsZero) {
+  std::string p = program("hello.fasm", "LoadConst \"hello\"\nPrintLn 1\nLoadInt 40\nLoadInt 2\n"
+                                        "Add\nPrintLn 1\n");
+  ToolRun r = run_tool({"run", p});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "hello\n42\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, RunExitsWithLastStatusSetBySetStatus) {
+  std::string p = program("status.fasm", "LoadInt 3\nSetStatus\n");
+  EXPECT_EQ(run_tool({"run", p}).status, 3);
+}
+
+TEST_F(CliTest, RunExitsWithReturnedStatusValue) {
+  std::string seven = program("seven.fasm", "LoadConst status(7)\nReturnValue\n");
+  EXPECT_EQ(run_tool({"run", seven}).status, 7);
+  // Ok(Status s) gives s & 255, even when $? says otherwise.
+  std::string wide = program("wide.fasm", "LoadInt 5\nSetStatus\nLoadConst status(300)\n");
+  EXPECT_EQ(run_tool({"run", wide}).status, 300 & 255);
+  std::string neg = program("neg.fasm", "LoadConst status(-1)\n");
+  EXPECT_EQ(run_tool({"run", neg}).status, 255);
+}
+
+TEST_F(CliTest, RunIgnoresNonStatusResultForExitStatus) {
+  std::string p = program("int.fasm", "LoadInt 4\nSetStatus\nLoadInt 9\n");
+  ToolRun r = run_tool({"run", p});
+  EXPECT_EQ(r.status, 4);
+  EXPECT_EQ(r.out, "") << "the result is printed only with --print-result";
+}
+
+TEST_F(CliTest, PrintResultPrintsReprAfterProgramOutput) {
+  std::string p = program("r.fasm", "LoadConst \"hi\"\nPrintLn 1\nLoadInt 40\nLoadInt 2\nAdd\n");
+  ToolRun r = run_tool({"run", "--print-result", p});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "hi\nInt(42)\n");
+
+  std::string empty = program("empty.fasm", "; nothing\n");
+  ToolRun h = run_tool({"run", empty, "--print-result"});
+  EXPECT_EQ(h.status, 0);
+  EXPECT_EQ(h.out, "Halted\n");
+}
+
+TEST_F(CliTest, TimeWritesThreeTimingsToStderr) {
+  std::string p = program("t.fasm", "LoadConst \"x\"\nPrintLn 1\n");
+  ToolRun r = run_tool({"run", "--time", p});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "x\n");
+  std::regex line(R"(time: load \d+\.\d{3} ms, compile \d+\.\d{3} ms, run \d+\.\d{3} ms\n)");
+  EXPECT_TRUE(std::regex_match(r.err, line)) << r.err;
+}
+
+TEST_F(CliTest, ArgsAfterDoubleDashReachArgvAsStrings) {
+  std::string p = program("argv.fasm",
+                          "ArrayLen @ARGV\nPrintLn 1\n"
+                          "LoadInt 0\nArrayGet @ARGV\nPrintLn 1\n"
+                          "LoadInt 1\nArrayGet @ARGV\nPrintLn 1\n"
+                          "LoadInt 0\nArrayGet @ARGV\nLoadConst \"!\"\nConcat\nPrintLn 1\n");
+  ToolRun r = run_tool({"run", p, "--", "a b", "--time"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "2\na b\n--time\na b!\n");
+  EXPECT_EQ(r.err, "") << "--time after -- belongs to the program";
+
+  ToolRun none = run_tool({"run", p});
+  EXPECT_EQ(none.out, "0\n\n\n!\n");
+}
+
+TEST_F(CliTest, ArgsAreIgnoredWhenProgramHasNoArgvName) {
+  std::string p = program("noargv.fasm", "LoadConst \"ok\"\nPrintLn 1\n");
+  ToolRun r = run_tool({"run", p, "--", "x", "y"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out, "ok\n");
+}
+
+// -- run: errors ---------------------------------------------------------------------
+
+TEST_F(CliTest, RuntimeErrorExitsOneWithFileAndLine) {
+  std::string p = program("err.fasm", "LoadConst \"before\"\nPrintLn 1\nCall @nosuch, 0\n");
+  ToolRun r = run_tool({"run", p});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "before\n") << "output before the error is flushed";
+  EXPECT_TRUE(starts_with(r.err, "fusevm: " + p + ":3: runtime error: ")) << r.err;
+  EXPECT_NE(r.err.find("undefined function: nosuch"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, BadProgramExitsTwoWithFileLineDiagnostic) {
+  std::string p = program("bad.fasm", "LoadInt 1\nNoSuchMnemonic 3\n");
+  ToolRun r = run_tool({"run", p});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find(p + ":2:"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, UnreadablePathExitsTwo) {
+  std::string missing = path("does-not-exist.fasm");
+  ToolRun r = run_tool({"run", missing});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
+  EXPECT_EQ(run_tool({"run", dir_}).status, 2) << "a directory is not a program";
+  EXPECT_EQ(run_tool({"verify", missing}).status, 2);
+  EXPECT_EQ(run_tool({"disasm", missing}).status, 2);
+}
+
+TEST_F(CliTest, MaxCallDepthStopsRunawayRecursion) {
+  std::string p = program("rec.fasm", "Call @f, 0\n.sub f\nCall @f, 0\nReturn\n");
+  ToolRun r = run_tool({"run", p, "--max-call-depth", "50"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(starts_with(r.err, "fusevm: " + p + ":3: runtime error: ")) << r.err;
+  EXPECT_NE(r.err.find("limit exceeded: call depth"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, FuelStopsInfiniteLoop) {
+  std::string p = program("loop.fasm", "top:\nJump top\n");
+  ToolRun r = run_tool({"run", "--fuel", "10000", p});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("runtime error: limit exceeded: fuel"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, MaxStackStopsRunawayPushes) {
+  std::string p = program("push.fasm", "top:\nLoadInt 1\nJump top\n");
+  ToolRun r = run_tool({"run", p, "--max-stack", "1000"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("limit exceeded: value stack"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, StringArrayAndMemoryLimitOptionsReachTheVm) {
+  struct Case {
+    const char* program;
+    const char* option;
+    const char* value;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"LoadConst \"ab\"\nLoadInt 1000\nStringRepeat\n", "--max-string", "100",
+       "limit exceeded: string size (100)"},
+      {"LoadInt 1\nLoadInt 1000\nRange\n", "--max-array", "10", "limit exceeded: array size (10)"},
+      // --fuel bounds the test if the memory limit were not applied.
+      {"DeclareArray @a\ntop:\nLoadConst \"x\"\nLoadInt 100000\nStringRepeat\nArrayPush @a\n"
+       "Jump top\n",
+       "--max-memory", "1000000", "limit exceeded: memory (1000000)"},
+  };
+  for (const Case& c : cases) {
+    std::string p = program("limit.fasm", c.program);
+    ToolRun r = run_tool({"run", p, c.option, c.value, "--fuel", "1000000"});
+    EXPECT_EQ(r.status, 1) << c.option;
+    EXPECT_NE(r.err.find(c.error), std::string::npos) << c.option << ": " << r.err;
+  }
+  std::string small = program("small.fasm", "LoadConst \"ab\"\nLoadInt 1000\nStringRepeat\n"
+                                             "StringLen\nPrintLn 1\n");
+  ToolRun ok = run_tool({"run", small});
+  EXPECT_EQ(ok.status, 0) << "the default string limit allows 2000 bytes: " << ok.err;
+  EXPECT_EQ(ok.out, "2000\n");
+}
+
+TEST_F(CliTest, SigintStopsTheRunWithInterruptedErrorAndFlushedOutput) {
+  // Exec of an external command flushes program output first, so "ready" on stdout proves
+  // the run (and the tool's SIGINT handler) has started.
+  std::string p = program("spin.fasm",
+                          "LoadConst \"ready\"\nPrintLn 1\nLoadConst \"/bin/true\"\nExec 1\nPop\n"
+                          "LoadConst \"unflushed\"\nPrintLn 1\ntop:\nJump top\n");
+  pid_t pid = start_tool({"run", p});
+  ASSERT_GT(pid, 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (read_file(out_path()).find("ready\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ::kill(pid, SIGINT);
+  ToolRun r = finish_tool(pid);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.out, "ready\nunflushed\n") << "buffered output is flushed on interrupt";
+  EXPECT_TRUE(starts_with(r.err, "fusevm: " + p + ":9: runtime error: interrupted")) << r.err;
+}
+
+// -- asm, disasm, verify -------------------------------------------------------------
+
+TEST_F(CliTest, AsmWritesFvcBesideInputThatRunsTheSame) {
+  std::string p = program("prog.fasm", "LoadConst \"from fvc\"\nPrintLn 1\nLoadInt 6\nSetStatus\n");
+  ToolRun a = run_tool({"asm", p});
+  EXPECT_EQ(a.status, 0) << a.err;
+  EXPECT_EQ(a.out, "");
+  std::string fvc = path("prog.fvc");
+  ASSERT_TRUE(std::filesystem::exists(fvc));
+  EXPECT_NE(read_file(fvc), read_file(p)) << "the output is the binary form";
+  ToolRun r = run_tool({"run", fvc});
+  EXPECT_EQ(r.status, 6);
+  EXPECT_EQ(r.out, "from fvc\n");
+}
+
+TEST_F(CliTest, AsmHonoursOutputOption) {
+  std::string p = program("in.fasm", "LoadInt 2\nSetStatus\n");
+  std::string out = path("elsewhere.bin");
+  EXPECT_EQ(run_tool({"asm", p, "-o", out}).status, 0);
+  EXPECT_EQ(run_tool({"run", out}).status, 2 /* the program's own status */);
+  EXPECT_FALSE(std::filesystem::exists(path("in.fvc")));
+}
+
+TEST_F(CliTest, AsmOfBadInputExitsTwoAndWritesNothing) {
+  std::string p = program("broken.fasm", "Jump nowhere\n");
+  ToolRun r = run_tool({"asm", p});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find(p + ":1:"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(path("broken.fvc")));
+}
+
+TEST_F(CliTest, AsmRefusesToOverwriteItsInput) {
+  std::string p = program("x.fasm", "LoadInt 1\n");
+  ASSERT_EQ(run_tool({"asm", p}).status, 0);
+  std::string fvc = path("x.fvc");
+  std::string before = read_file(fvc);
+  ToolRun r = run_tool({"asm", fvc});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("overwrite"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(fvc), before);
+}
+
+TEST_F(CliTest, AsmToUnwritablePathExitsTwo) {
+  std::string p = program("w.fasm", "LoadInt 1\n");
+  ToolRun r = run_tool({"asm", p, "-o", path("no-such-dir/out.fvc")});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(starts_with(r.err, "fusevm: cannot write ")) << r.err;
+}
+
+TEST_F(CliTest, CorruptFvcIsRejectedWithExitTwo) {
+  std::string p = program("c.fasm", "LoadConst \"payload\"\nPrintLn 1\n");
+  ASSERT_EQ(run_tool({"asm", p}).status, 0);
+  std::string fvc = path("c.fvc");
+  std::string bytes = read_file(fvc);
+  ASSERT_GT(bytes.size(), 4u);
+  bytes[bytes.size() - 2] = static_cast<char>(bytes[bytes.size() - 2] ^ 0x5a);
+  write_file(fvc, bytes);
+  ToolRun r = run_tool({"run", fvc});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(starts_with(r.err, fvc + ":")) << r.err;
+}
+
+TEST_F(CliTest, DisasmOutputReassemblesToSameBehaviour) {
+  // The sub sits at op 1; the main program jumps over it.
+  std::string p = program("d.fasm",
+                          "Jump main\n.sub twice\nSetSlot 0\nGetSlot 0\nGetSlot 0\nAdd\n"
+                          "ReturnValue\nmain:\nLoadInt 21\nCall @twice, 1\nPrintLn 1\n");
+  ToolRun d = run_tool({"disasm", p});
+  EXPECT_EQ(d.status, 0) << d.err;
+  EXPECT_NE(d.out.find("Call"), std::string::npos) << d.out;
+  std::string again = program("again.fasm", d.out);
+  ToolRun r = run_tool({"run", again});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "42\n");
+
+  std::string out = path("to-file.fasm");
+  EXPECT_EQ(run_tool({"disasm", p, "-o", out}).status, 0);
+  EXPECT_EQ(read_file(out), d.out);
+}
+
+TEST_F(CliTest, DisasmReadsFvcToo) {
+  std::string p = program("f.fasm", "LoadInt 5\nPrintLn 1\n");
+  ASSERT_EQ(run_tool({"asm", p}).status, 0);
+  ToolRun from_text = run_tool({"disasm", p});
+  ToolRun from_fvc = run_tool({"disasm", path("f.fvc")});
+  EXPECT_EQ(from_fvc.status, 0) << from_fvc.err;
+  EXPECT_EQ(from_fvc.out, from_text.out);
+}
+
+TEST_F(CliTest, VerifyPrintsSummaryForValidProgram) {
+  std::string p = program("v.fasm", "LoadConst \"a\"\nLoadConst \"b\"\nConcat\nSetVar @x\n");
+  ToolRun r = run_tool({"verify", p});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, p + ": ok (4 ops, 2 constants, 1 names, 0 sub-chunks)\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(CliTest, VerifyRejectsJumpPastEndWithLine) {
+  std::string p = program("j.fasm", "LoadInt 1\nJump 99\n");
+  ToolRun r = run_tool({"verify", p});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find(p + ":2:"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ExamplesRunCleanly) {
+  for (const char* name : {"hello.fasm", "demo.fasm"}) {
+    std::string file = std::string(FUSEVM_SOURCE_DIR) + "/examples/" + name;
+    ToolRun v = run_tool({"verify", file});
+    EXPECT_EQ(v.status, 0) << name << ": " << v.err;
+    ToolRun r = run_tool({"run", file});
+    EXPECT_EQ(r.status, 0) << name << ": " << r.err;
+    EXPECT_FALSE(r.out.empty()) << name;
+    EXPECT_EQ(r.err, "") << name;
+  }
+}
+
+}  // namespace

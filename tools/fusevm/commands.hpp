@@ -1,0 +1,36 @@
+// The fusevm tool's subcommands (run, asm, disasm, verify), independent of argument parsing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fusevm/vm.hpp"
+
+namespace fusevm::tool {
+
+/// Exit status for a run-time error (ARCHITECTURE §9 "CLI exit codes and output").
+inline constexpr int kExitRuntimeError = 1;
+/// Exit status for usage, load, verify and output-file errors.
+inline constexpr int kExitBadInput = 2;
+
+/// What `fusevm run` was asked to do.
+struct RunOptions {
+  std::string file;               ///< program to load (.fasm or .fvc, detected by content)
+  std::vector<std::string> args;  ///< values for the global ARGV
+  bool time = false;              ///< report load/compile/run times on stderr
+  bool print_result = false;      ///< print the run's value (or "Halted") on stdout
+  Limits limits;                  ///< resource limits for the VM
+};
+
+/// Load, run and report; returns the process exit status.
+int run_command(const RunOptions& options);
+/// Assemble `input` to a .fvc file at `output` ("-" = stdout); returns the exit status.
+int asm_command(const std::string& input, const std::string& output);
+/// Disassemble `input` to `output` ("" or "-" = stdout); returns the exit status.
+int disasm_command(const std::string& input, const std::string& output);
+/// Load and verify `input`, printing a one-line summary; returns the exit status.
+int verify_command(const std::string& input);
+/// The default `asm` output path: `input` with its extension replaced by ".fvc".
+std::string default_fvc_path(const std::string& input);
+
+}  // namespace fusevm::tool

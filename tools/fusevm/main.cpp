@@ -1,0 +1,108 @@
+// The `fusevm` command-line tool: argument parsing and dispatch to the subcommands.
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "fusevm/version.hpp"
+#include "output.hpp"
+
+namespace {
+
+using fusevm::tool::kExitBadInput;
+
+// CLI11's own unsigned parsing goes through strtoull (accepting "-1" and octal "010"),
+// so counts are parsed here: plain decimal digits only.
+template <typename T>
+T parse_count(const std::string& text, const std::string& option) {
+  T value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || text[0] == '-' || text[0] == '+' || ec != std::errc() || ptr != end)
+    throw CLI::ValidationError(option, "expected a non-negative integer, got '" + text + "'");
+  return value;
+}
+
+template <typename T>
+void add_count_option(CLI::App* app, const std::string& name, T& target,
+                      const std::string& description) {
+  app->add_option_function<std::string>(
+         name, [&target, name](const std::string& text) { target = parse_count<T>(text, name); },
+         description)
+      ->type_name("N")
+      ->default_str(std::to_string(target));
+}
+
+std::string failure_message(const CLI::App*, const CLI::Error& e) {
+  return std::string("fusevm: ") + e.what() + "\nRun with --help for more information.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fusevm: a stack-based bytecode VM for shell and scripting frontends", "fusevm"};
+  app.set_version_flag("--version", "fusevm " FUSEVM_VERSION_STRING);
+  app.require_subcommand(1);
+  app.failure_message(failure_message);
+
+  fusevm::tool::RunOptions run_options;
+  CLI::App* run = app.add_subcommand("run", "Run a program (.fasm or .fvc, detected by content)");
+  run->add_option("file", run_options.file, "Program to run")->required();
+  run->add_option("args", run_options.args, "Values for the global ARGV (after --)");
+  run->add_flag("--time", run_options.time, "Report load, compile and run times on stderr");
+  run->add_flag("--print-result", run_options.print_result,
+                "Print the run's result value (or Halted) after the program's output");
+  fusevm::Limits& limits = run_options.limits;
+  add_count_option(run, "--max-stack", limits.max_stack, "Most values on the value stack");
+  add_count_option(run, "--max-call-depth", limits.max_call_depth,
+                   "Most frames plus active blocks");
+  add_count_option(run, "--max-string", limits.max_string, "Most bytes in one string");
+  add_count_option(run, "--max-array", limits.max_array, "Most elements in one array");
+  add_count_option(run, "--max-memory", limits.max_memory,
+                   "Approximate bytes held by heap values (0 = unlimited)");
+  add_count_option(run, "--fuel", limits.fuel, "Most ops executed (0 = unlimited)");
+  run->footer("Exit status: the program's status (0-255), 1 for a runtime error, 2 for bad input.");
+
+  std::string asm_input, asm_output;
+  CLI::App* assemble = app.add_subcommand("asm", "Assemble a .fasm file into a binary .fvc file");
+  assemble->add_option("file", asm_input, "Input program")->required();
+  assemble->add_option("-o,--output", asm_output,
+                       "Output file (default: the input with extension .fvc; - = stdout)");
+
+  std::string disasm_input, disasm_output;
+  CLI::App* disasm = app.add_subcommand("disasm", "Print a program as .fasm text");
+  disasm->add_option("file", disasm_input, "Input program (.fasm or .fvc)")->required();
+  disasm->add_option("-o,--output", disasm_output, "Output file (default: stdout)");
+
+  std::string verify_input;
+  CLI::App* verify = app.add_subcommand("verify", "Check that a program loads and verifies");
+  verify->add_option("file", verify_input, "Input program (.fasm or .fvc)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error is "bad input" (ARCHITECTURE §9).
+    return app.exit(e) == 0 ? 0 : kExitBadInput;
+  }
+
+  try {
+    if (*run) return fusevm::tool::run_command(run_options);
+    if (*assemble) return fusevm::tool::asm_command(asm_input, asm_output);
+    if (*disasm) return fusevm::tool::disasm_command(disasm_input, disasm_output);
+    if (*verify) return fusevm::tool::verify_command(verify_input);
+  } catch (const std::bad_alloc&) {
+    fusevm::tool::print_error("out of memory");
+    return fusevm::tool::kExitRuntimeError;
+  } catch (const std::exception& e) {
+    fusevm::tool::print_error(std::string("error: ") + e.what());
+    return fusevm::tool::kExitRuntimeError;
+  }
+  return kExitBadInput;
+}

@@ -1,0 +1,133 @@
+// `fusevm run`: load a program, run it on the interpreter, map the outcome to an exit status.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "commands.hpp"
+#include "fusevm/asm.hpp"
+#include "fusevm/vm.hpp"
+#include "output.hpp"
+
+namespace fusevm::tool {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Backtraces of runaway recursion can hold 100,000 entries; show the innermost few.
+constexpr size_t kMaxBacktraceLines = 10;
+
+// The VM a SIGINT should stop. A lock-free atomic pointer is constant-initialised (no
+// start-up work) and safe to read from a signal handler.
+std::atomic<VM*> g_interrupt_target{nullptr};
+
+extern "C" void on_sigint(int) {
+  if (VM* vm = g_interrupt_target.load(std::memory_order_relaxed)) vm->interrupt();
+}
+
+// While alive, the first Ctrl-C asks the VM to stop (so buffered output is flushed and the
+// error names the line); SA_RESETHAND makes a second Ctrl-C kill the process as usual,
+// e.g. when the program sits in a blocking ReadLine.
+class InterruptOnSigint {
+ public:
+  explicit InterruptOnSigint(VM& vm) {
+    g_interrupt_target.store(&vm);
+    struct sigaction sa = {};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    installed_ = sigaction(SIGINT, &sa, &previous_) == 0;
+  }
+  ~InterruptOnSigint() {
+    if (installed_) sigaction(SIGINT, &previous_, nullptr);
+    g_interrupt_target.store(nullptr);
+  }
+  InterruptOnSigint(const InterruptOnSigint&) = delete;
+  InterruptOnSigint& operator=(const InterruptOnSigint&) = delete;
+
+ private:
+  struct sigaction previous_ = {};
+  bool installed_ = false;
+};
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+std::optional<size_t> find_name(const Chunk& chunk, std::string_view name) {
+  for (size_t i = 0; i < chunk.names.size(); ++i)
+    if (chunk.names[i] == name) return i;
+  return std::nullopt;
+}
+
+// `fusevm: FILE:LINE: runtime error: TEXT`, then the callers. FILE is the chunk's source
+// (the file its line numbers refer to, e.g. after `.source`), else the path that was run.
+void report_runtime_error(const RuntimeError& e, const std::string& file) {
+  const std::string& where = e.source.empty() ? file : e.source;
+  std::string text = "fusevm: " + where + ":" + std::to_string(e.line) +
+                     ": runtime error: " + e.message + "\n";
+  size_t shown = 0;
+  for (const BacktraceEntry& entry : e.backtrace) {
+    if (shown == kMaxBacktraceLines) {
+      text += "  ... " + std::to_string(e.backtrace.size() - shown) + " more callers\n";
+      break;
+    }
+    text += "  called from " + where + ":" + std::to_string(entry.line) + "\n";
+    ++shown;
+  }
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+int exit_status_of(const VMResult& r, const VM& vm) {
+  if (r.is_error()) return kExitRuntimeError;
+  if (r.is_ok() && r.value().is_status()) return r.value().as_status() & 255;
+  return vm.last_status() & 255;
+}
+
+}  // namespace
+
+int run_command(const RunOptions& options) {
+  Clock::time_point t_start = Clock::now();
+  LoadResult loaded = load_chunk_file(options.file);
+  Clock::time_point t_loaded = Clock::now();
+  if (!loaded.ok()) return report_load_failure(loaded, options.file);
+
+  std::optional<size_t> argv_index = find_name(*loaded.chunk, "ARGV");
+  VM vm(std::move(*loaded.chunk));
+  vm.set_limits(options.limits);
+  if (argv_index) {
+    ValueArray args;
+    args.reserve(options.args.size());
+    for (const std::string& a : options.args) args.push_back(Value::Str(a));
+    std::vector<Value>& globals = vm.globals();
+    if (globals.size() <= *argv_index) globals.resize(*argv_index + 1);
+    globals[*argv_index] = Value::Array(std::move(args));
+  }
+  Clock::time_point t_compiled = Clock::now();
+
+  VMResult result = VMResult::Halted();
+  {
+    InterruptOnSigint guard(vm);
+    result = vm.run();
+  }
+  vm.flush_output();
+  Clock::time_point t_ran = Clock::now();
+
+  if (result.is_error()) {
+    report_runtime_error(result.error(), options.file);
+  } else if (options.print_result) {
+    std::string text = result.is_ok() ? result.value().repr() : std::string("Halted");
+    text.push_back('\n');
+    write_stdout(text);
+  }
+  if (options.time) {
+    std::fprintf(stderr, "time: load %.3f ms, compile %.3f ms, run %.3f ms\n",
+                 ms_between(t_start, t_loaded), ms_between(t_loaded, t_compiled),
+                 ms_between(t_compiled, t_ran));
+  }
+  return exit_status_of(result, vm);
+}
+
+}  // namespace fusevm::tool
