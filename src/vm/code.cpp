@@ -17,7 +17,7 @@ void CodeSet::build(const Chunk& chunk) {
   streams_.push_back(std::move(main));
   auto stub = std::make_unique<CodeStream>();
   stub->index = kCallStub;
-  stub->code.push_back(Insn{static_cast<uint16_t>(XOp::CallReturn), 0, 0, 0, 0, 0, {0}});
+  stub->code.push_back(Insn{static_cast<uint16_t>(XOp::CallReturn), 0, 0, 0, {0}});
   stub->len = 0;
   streams_.push_back(std::move(stub));
   // The main stream is lowered first: Call targets in block streams point into it.
@@ -66,14 +66,21 @@ void CodeSet::lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t 
     in.a = op.small(0);
     in.b = op.small(1);
     in.c = op.small(2);
-    in.limit = op.limit();
-    in.aux = 0;
     in.w.u = op.wide();
     switch (op.code()) {
       case OpCode::Jump: case OpCode::JumpIfTrue: case OpCode::JumpIfFalse:
       case OpCode::JumpIfTrueKeep: case OpCode::JumpIfFalseKeep:
-      case OpCode::SlotLtIntJumpIfFalse: case OpCode::SlotIncLtIntJumpBack:
         in.w.target = resolve(op.target());
+        break;
+      case OpCode::SlotLtIntJumpIfFalse: case OpCode::SlotIncLtIntJumpBack: {
+        const uint32_t lim = static_cast<uint32_t>(op.limit());
+        in.b = static_cast<uint16_t>(lim & 0xffff);
+        in.c = static_cast<uint16_t>(lim >> 16);
+        in.w.target = resolve(op.target());
+        break;
+      }
+      case OpCode::AccumSumLoop: case OpCode::ConcatConstLoop: case OpCode::PushIntRangeLoop:
+        in.w.i = op.limit();
         break;
       case OpCode::LoadConst:
         if (op.small(0) < chunk.constants.size()) {
@@ -96,7 +103,7 @@ void CodeSet::lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t 
       case OpCode::PopFrame:
         if (is_block) {
           in.op = static_cast<uint16_t>(XOp::BlockBadOp);
-          in.aux = static_cast<uint32_t>(op.code());
+          in.w.u = static_cast<uint64_t>(op.code());
         }
         break;
       default:
@@ -105,6 +112,89 @@ void CodeSet::lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t 
   }
   s.code[s.len].op = static_cast<uint16_t>(is_block ? XOp::BlockEnd : XOp::End);
   if (is_block) s.code[s.len + 1].op = static_cast<uint16_t>(XOp::BlockEscape);
+  fuse_stream(s);
+}
+
+namespace {
+
+bool is_cmp(uint16_t op) {
+  return op >= static_cast<uint16_t>(OpCode::NumEq) && op <= static_cast<uint16_t>(OpCode::NumGe);
+}
+bool is_arith(uint16_t op) {
+  return op == static_cast<uint16_t>(OpCode::Add) || op == static_cast<uint16_t>(OpCode::Sub) ||
+         op == static_cast<uint16_t>(OpCode::Mul);
+}
+bool is_cond_jump(uint16_t op) {
+  return op == static_cast<uint16_t>(OpCode::JumpIfTrue) ||
+         op == static_cast<uint16_t>(OpCode::JumpIfFalse);
+}
+bool is(uint16_t op, OpCode c) { return op == static_cast<uint16_t>(c); }
+
+// Outcome mask of a comparison followed by a conditional jump: bit (d + 1) is set when
+// the jump is taken for d = sign(x - y) in {-1, 0, 1}, so the handler needs no switch.
+uint16_t jump_mask(uint16_t cmp, uint16_t jump) {
+  uint16_t m = 0;
+  switch (static_cast<OpCode>(cmp)) {
+    case OpCode::NumEq: m = 0b010; break;
+    case OpCode::NumNe: m = 0b101; break;
+    case OpCode::NumLt: m = 0b001; break;
+    case OpCode::NumGt: m = 0b100; break;
+    case OpCode::NumLe: m = 0b011; break;
+    default: m = 0b110; break;  // NumGe
+  }
+  return is(jump, OpCode::JumpIfTrue) ? m : static_cast<uint16_t>(m ^ 0b111);
+}
+
+}  // namespace
+
+// Decode-time superinstructions for the sequences frontends emit most for statements
+// such as `if i < n`, `x = a + b` and `f(n - 1)` (pair counts over bench/*.fasm: GetSlot
+// → LoadInt, LoadInt → NumLt/Sub, NumLt → JumpIfFalse, GetSlot → GetSlot → Add lead).
+// They change nothing observable: the fast path runs only on Int operands with stack
+// room, anything else runs the first op alone and continues into the unfused ops kept
+// behind it. Equivalence is tested op for op in tests/unit/fused_decode_test.cpp.
+void CodeSet::fuse_stream(CodeStream& s) {
+  Insn* c = s.code.data();
+  const uint64_t n = s.len;
+  auto op = [&](uint64_t k) -> uint16_t { return k < n ? c[k].op : 0xffff; };
+  for (uint64_t k = 0; k < n; ++k) {
+    const uint16_t o0 = op(k), o1 = op(k + 1), o2 = op(k + 2), o3 = op(k + 3);
+    if (is(o0, OpCode::GetSlot) && is(o1, OpCode::GetSlot) && is_arith(o2) &&
+        is(o3, OpCode::SetSlot)) {
+      // a = first slot, b = second slot, c = destination, w = arith op
+      const uint16_t dst = c[k + 3].a;
+      c[k].op = static_cast<uint16_t>(XOp::SlotSlotArithStore);
+      c[k].b = c[k + 1].a;
+      c[k].c = dst;
+      c[k].w.u = o2;
+    } else if (is(o0, OpCode::GetSlot) && is(o1, OpCode::LoadInt) && is_cmp(o2) &&
+               is_cond_jump(o3)) {
+      // a = slot, b = jump mask, w = k; the target is read from the kept jump op
+      c[k].op = static_cast<uint16_t>(XOp::SlotCmpImmJump);
+      c[k].b = jump_mask(o2, o3);
+      c[k].w.i = c[k + 1].w.i;
+    } else if (is(o0, OpCode::GetSlot) && is(o1, OpCode::LoadInt) && is_arith(o2)) {
+      c[k].op = static_cast<uint16_t>(XOp::SlotArithImm);
+      c[k].b = o2;
+      c[k].w.i = c[k + 1].w.i;
+    } else if (is(o0, OpCode::GetSlot) && is(o1, OpCode::GetSlot) && is_arith(o2)) {
+      c[k].op = static_cast<uint16_t>(XOp::SlotSlotArith);
+      c[k].b = c[k + 1].a;
+      c[k].c = o2;
+    } else if (is(o0, OpCode::GetSlot) && is_arith(o1) && is(o2, OpCode::SetSlot)) {
+      c[k].op = static_cast<uint16_t>(XOp::StackSlotArithStore);
+      c[k].b = o1;
+      c[k].c = c[k + 2].a;
+    } else if (is(o0, OpCode::GetSlot) && is_arith(o1)) {
+      c[k].op = static_cast<uint16_t>(XOp::StackSlotArith);
+      c[k].b = o1;
+    } else if (is_cmp(o0) && is_cond_jump(o1)) {
+      // b = jump mask, c = the comparison (for the slow path's generic compare)
+      c[k].op = static_cast<uint16_t>(XOp::CmpJump);
+      c[k].b = jump_mask(o0, o1);
+      c[k].c = o0;
+    }
+  }
 }
 
 }  // namespace fusevm

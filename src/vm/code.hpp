@@ -22,17 +22,28 @@ enum class XOp : uint16_t {
   BlockBadOp,     // Return/ReturnValue/PushFrame/PopFrame at block level
   CallReturn,     // where VM::call's frame returns to
   CallUndefined,  // Call whose name has no sub entry (decoded once)
+  // Decode-time superinstructions (see fuse_stream in code.cpp). Each sits on the first
+  // op of its sequence; the sequence's own decoded ops stay in place behind it, so a jump
+  // into the middle runs them unfused and the slow path is "run the first op alone".
+  SlotCmpImmJump,      // GetSlot s; LoadInt k; NumXX; JumpIfTrue/False t
+  SlotSlotArithStore,  // GetSlot a; GetSlot b; Add/Sub/Mul; SetSlot c
+  SlotArithImm,        // GetSlot s; LoadInt k; Add/Sub/Mul
+  SlotSlotArith,       // GetSlot a; GetSlot b; Add/Sub/Mul
+  CmpJump,             // NumXX; JumpIfTrue/False t
+  StackSlotArithStore,  // GetSlot s; Add/Sub/Mul; SetSlot d   (top op slot -> d)
+  StackSlotArith,       // GetSlot s; Add/Sub/Mul             (top op slot -> top)
   Count_,
 };
 inline constexpr size_t kNumXOps = static_cast<size_t>(XOp::Count_);
 
-/// One decoded instruction (24 bytes). Operands keep Op's order; jump targets and
-/// constants are resolved to pointers so the loop never indexes the chunk.
+/// One decoded instruction (16 bytes, so ip arithmetic is a shift). Small operands keep
+/// Op's order in a, b, c. A fused op's i32 limit lives in w when the op has no target
+/// (AccumSumLoop, ConcatConstLoop, PushIntRangeLoop) and packed into b|c<<16 when it has
+/// one (SlotLtIntJumpIfFalse, SlotIncLtIntJumpBack). Jump targets and constants are
+/// resolved to pointers so the loop never indexes the chunk.
 struct Insn {
   uint16_t op;          // XOp
   uint16_t a, b, c;     // small operands
-  int32_t limit;        // i32 operand
-  uint32_t aux;         // per-op extra (e.g. the original OpCode of BlockBadOp)
   union {
     int64_t i;
     double f;
@@ -40,8 +51,12 @@ struct Insn {
     const Insn* target;
     const Value* konst;
   } w;
+  /// The limit of SlotLtIntJumpIfFalse / SlotIncLtIntJumpBack.
+  int32_t packed_limit() const {
+    return static_cast<int32_t>(static_cast<uint32_t>(b) | (static_cast<uint32_t>(c) << 16));
+  }
 };
-static_assert(sizeof(Insn) == 24);
+static_assert(sizeof(Insn) == 16);
 
 /// A contiguous run of decoded ops. code[k] is chunk op ip_base + k; code[len] is the
 /// stream's sentinel and code[len + 1] an escape target (blocks only).
@@ -78,6 +93,7 @@ class CodeSet {
 
  private:
   void lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t end);
+  static void fuse_stream(CodeStream& s);
   std::vector<std::unique_ptr<CodeStream>> streams_;
   std::vector<int32_t> block_stream_;
   std::unordered_map<std::string, uint64_t> exec_entries_;

@@ -90,6 +90,13 @@ inline void store_slot(Frame* fr, uint16_t s, Value v) {
   if (Value* p = slot_for_write(fr, s)) *p = std::move(v);
 }
 
+// Add/Sub/Mul of two Ints, wrapping; `op` is the OpCode number.
+inline int64_t int_arith(uint64_t op, int64_t x, int64_t y) {
+  if (op == static_cast<uint64_t>(OpCode::Add)) return sem::wrap_add(x, y);
+  if (op == static_cast<uint64_t>(OpCode::Sub)) return sem::wrap_sub(x, y);
+  return sem::wrap_mul(x, y);
+}
+
 inline int64_t slot_int(const Frame* fr, uint16_t s) {
   return s < fr->slots.size() ? fr->slots[s].to_int() : 0;
 }
@@ -103,13 +110,26 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
 #define FUSEVM_OP(name, pops, pushes, flags) &&L_##name,
 #include "fusevm/ops.def"
       &&L_End, &&L_BlockEnd, &&L_BlockEscape, &&L_BlockBadOp, &&L_CallReturn,
-      &&L_CallUndefined,
+      &&L_CallUndefined, &&L_SlotCmpImmJump, &&L_SlotSlotArithStore, &&L_SlotArithImm,
+      &&L_SlotSlotArith, &&L_CmpJump, &&L_StackSlotArithStore, &&L_StackSlotArith,
   };
+  static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == kNumXOps);
 #define CASE(name) L_##name:
 #define DISPATCH() goto* kLabels[pc->op]
+#define DISPATCH_AS(o) goto* kLabels[(o)]
 #else
+  uint16_t xop = 0;
 #define CASE(name) case XOp::name:
-#define DISPATCH() goto dispatch_top
+#define DISPATCH()   \
+  do {               \
+    xop = pc->op;    \
+    goto dispatch_top; \
+  } while (0)
+#define DISPATCH_AS(o) \
+  do {                 \
+    xop = (o);         \
+    goto dispatch_top; \
+  } while (0)
 #endif
 
   // `cap` is where the loop must stop pushing without a check: the end of the buffer or
@@ -205,7 +225,7 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
 
 #if !FUSEVM_USE_CGOTO
 dispatch_top:
-  switch (static_cast<XOp>(pc->op)) {
+  switch (static_cast<XOp>(xop)) {
 #endif
 
   // -- Constants ---------------------------------------------------------------
@@ -265,10 +285,12 @@ dispatch_top:
     NEXT();
   }
   CASE(SetVar) CASE(DeclareVar) CASE(SetArray) CASE(SetHash) {
-    const uint16_t n = pc->a;
-    Value v = TAKE();
-    if (n >= st.globals.size()) st.globals.resize(static_cast<size_t>(n) + 1);
-    st.globals[n] = std::move(v);
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      const uint16_t n = pc->a;
+      Value v = TAKE();
+      if (n >= st.globals.size()) st.globals.resize(static_cast<size_t>(n) + 1);
+      st.globals[n] = std::move(v);
+    }
     ++pc;
     NEXT();
   }
@@ -284,10 +306,12 @@ dispatch_top:
     NEXT();
   }
   CASE(SetSlot) {
-    const uint16_t s = pc->a;
-    Value v = TAKE();
-    if (FUSEVM_LIKELY(s < fr->slots.size())) fr->slots[s] = std::move(v);
-    else store_slot(fr, s, std::move(v));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      const uint16_t s = pc->a;
+      Value v = TAKE();
+      if (FUSEVM_LIKELY(s < fr->slots.size())) fr->slots[s] = std::move(v);
+      else store_slot(fr, s, std::move(v));
+    }
     ++pc;
     NEXT();
   }
@@ -325,22 +349,28 @@ dispatch_top:
   INT_BINOP(Mod, sem::int_mod(x, y))
 #undef INT_BINOP
   CASE(Div) {
-    Value b = TAKE();
-    Value a = TAKE();
-    new (sp++) Value(sem::div(a, b));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      Value b = TAKE();
+      Value a = TAKE();
+      new (sp++) Value(sem::div(a, b));
+    }
     ++pc;
     NEXT();
   }
   CASE(Pow) {
-    Value b = TAKE();
-    Value a = TAKE();
-    new (sp++) Value(sem::pow(a, b));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      Value b = TAKE();
+      Value a = TAKE();
+      new (sp++) Value(sem::pow(a, b));
+    }
     ++pc;
     NEXT();
   }
   CASE(Negate) {
-    Value a = TAKE();
-    new (sp++) Value(sem::negate(a));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      Value a = TAKE();
+      new (sp++) Value(sem::negate(a));
+    }
     ++pc;
     NEXT();
   }
@@ -365,8 +395,10 @@ dispatch_top:
     NEXT();
   }
   CASE(StringLen) {
-    Value a = TAKE();
-    new (sp++) Value(Value::Int(static_cast<int64_t>(a.len())));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      Value a = TAKE();
+      new (sp++) Value(Value::Int(static_cast<int64_t>(a.len())));
+    }
     ++pc;
     NEXT();
   }
@@ -408,10 +440,12 @@ dispatch_top:
   // -- String comparison (pop-with-default) ------------------------------------------
 #define STR_CMP(name, expr)                    \
   CASE(name) {                                 \
-    Value b = TAKE();                          \
-    Value a = TAKE();                          \
-    const int c = sem::str_compare(a, b);      \
-    new (sp++) Value(expr);                    \
+    {                                          \
+      Value b = TAKE();                        \
+      Value a = TAKE();                        \
+      const int c = sem::str_compare(a, b);    \
+      new (sp++) Value(expr);                  \
+    }                                          \
     ++pc;                                      \
     NEXT();                                    \
   }
@@ -426,16 +460,20 @@ dispatch_top:
 
   // -- Logical and bitwise (pop-with-default) ------------------------------------------
   CASE(LogNot) {
-    Value a = TAKE();
-    new (sp++) Value(Value::Bool(!a.is_truthy()));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      Value a = TAKE();
+      new (sp++) Value(Value::Bool(!a.is_truthy()));
+    }
     ++pc;
     NEXT();
   }
 #define BIN_OP(name, expr)              \
   CASE(name) {                          \
-    Value b = TAKE();                   \
-    Value a = TAKE();                   \
-    new (sp++) Value(expr);             \
+    {                                   \
+      Value b = TAKE();                 \
+      Value a = TAKE();                 \
+      new (sp++) Value(expr);           \
+    }                                   \
     ++pc;                               \
     NEXT();                             \
   }
@@ -448,26 +486,37 @@ dispatch_top:
   BIN_OP(Shr, Value::Int(sem::shr(a.to_int(), b.to_int())))
 #undef BIN_OP
   CASE(BitNot) {
-    Value a = TAKE();
-    new (sp++) Value(Value::Int(~a.to_int()));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      Value a = TAKE();
+      new (sp++) Value(Value::Int(~a.to_int()));
+    }
     ++pc;
     NEXT();
   }
 
   // -- Control flow ------------------------------------------------------------------
   CASE(Jump) { JUMP_TO(pc->w.target); }
-  CASE(JumpIfTrue) {
-    Value c = TAKE();
-    if (c.is_truthy()) JUMP_TO(pc->w.target);
-    ++pc;
-    NEXT();
+  // Conditional jumps read a Bool in place (the common case after a comparison) and
+  // fall back to general truthiness otherwise.
+#define COND_JUMP(name, jump_when)                                   \
+  CASE(name) {                                                       \
+    bool t = false;                                                  \
+    if (FUSEVM_LIKELY(sp > base)) {                                  \
+      --sp;                                                          \
+      if (FUSEVM_LIKELY(sp->is_bool())) {                            \
+        t = sp->as_bool();                                           \
+      } else {                                                       \
+        t = sp->is_truthy();                                         \
+        sp->~Value();                                                \
+      }                                                              \
+    }                                                                \
+    if (t == (jump_when)) JUMP_TO(pc->w.target);                     \
+    ++pc;                                                            \
+    NEXT();                                                          \
   }
-  CASE(JumpIfFalse) {
-    Value c = TAKE();
-    if (!c.is_truthy()) JUMP_TO(pc->w.target);
-    ++pc;
-    NEXT();
-  }
+  COND_JUMP(JumpIfTrue, true)
+  COND_JUMP(JumpIfFalse, false)
+#undef COND_JUMP
   CASE(JumpIfTrueKeep) {
     if (sp > base && sp[-1].is_truthy()) JUMP_TO(pc->w.target);
     ++pc;
@@ -509,38 +558,40 @@ dispatch_top:
     goto error_exit;
   }
   CASE(Return) CASE(ReturnValue) {
-    const bool with_value = pc->op == static_cast<uint16_t>(XOp::ReturnValue);
-    Value v;
-    if (with_value) v = TAKE();
-    if (st.call_frames == 0) {
-      // Sane fix of the reference's top-level re-run quirk: with no call frame left,
-      // Return halts and ReturnValue ends the run with Ok(v) (ARCHITECTURE §9).
-      SYNC();
-      st.halted = true;
-      if (with_value) {
-        st.halt_value = std::move(v);
-        return ExitReason::HaltValue;
+    uint64_t ret_ip, sbase;
+    uint32_t ret_code;
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      const bool with_value = pc->op == static_cast<uint16_t>(XOp::ReturnValue);
+      Value v;
+      if (with_value) v = TAKE();
+      if (st.call_frames == 0) {
+        // Sane fix of the reference's top-level re-run quirk: with no call frame left,
+        // Return halts and ReturnValue ends the run with Ok(v) (ARCHITECTURE §9).
+        SYNC();
+        st.halted = true;
+        if (with_value) {
+          st.halt_value = std::move(v);
+          return ExitReason::HaltValue;
+        }
+        return ExitReason::Halt;
       }
-      return ExitReason::Halt;
-    }
-    // Unwind scope frames up to and including the innermost call frame.
-    uint64_t ret_ip = 0, sbase = 0;
-    uint32_t ret_code = 0;
-    for (;;) {
-      Frame& f = st.frames.back();
-      const bool is_call = f.kind == FrameKind::Call;
-      ret_ip = f.return_ip;
-      sbase = f.stack_base;
-      ret_code = f.return_code;
-      st.frames.pop_back();
-      if (is_call) break;
-    }
-    --st.call_frames;
-    Value* nsp = base + sbase;
-    while (sp > nsp) (--sp)->~Value();
-    if (with_value) {
-      ENSURE(1);
-      new (sp++) Value(std::move(v));
+      // Unwind scope frames up to and including the innermost call frame.
+      for (;;) {
+        Frame& f = st.frames.back();
+        const bool is_call = f.kind == FrameKind::Call;
+        ret_ip = f.return_ip;
+        sbase = f.stack_base;
+        ret_code = f.return_code;
+        st.frames.pop_back();
+        if (FUSEVM_LIKELY(is_call)) break;
+      }
+      --st.call_frames;
+      Value* nsp = base + sbase;
+      while (sp > nsp) (--sp)->~Value();
+      if (with_value) {
+        ENSURE(1);
+        new (sp++) Value(std::move(v));
+      }
     }
     RELOAD_FRAME();
     cur = &st.code.stream(ret_code);
@@ -591,8 +642,10 @@ dispatch_top:
     OUTLINE(exec_shell_op(st, vm, *pc));
   }
   CASE(SetStatus) {
-    Value v = TAKE();
-    st.last_status = static_cast<int32_t>(static_cast<uint64_t>(v.to_int()));
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      Value v = TAKE();
+      st.last_status = static_cast<int32_t>(static_cast<uint64_t>(v.to_int()));
+    }
     ++pc;
     NEXT();
   }
@@ -618,7 +671,7 @@ dispatch_top:
     NEXT();
   }
   CASE(SlotLtIntJumpIfFalse) {
-    if (slot_int(fr, pc->a) >= static_cast<int64_t>(pc->limit)) JUMP_TO(pc->w.target);
+    if (slot_int(fr, pc->a) >= static_cast<int64_t>(pc->packed_limit())) JUMP_TO(pc->w.target);
     ++pc;
     NEXT();
   }
@@ -626,14 +679,14 @@ dispatch_top:
     const uint16_t s = pc->a;
     const int64_t n = sem::wrap_add(slot_int(fr, s), 1);
     store_slot(fr, s, Value::Int(n));
-    if (n < static_cast<int64_t>(pc->limit)) JUMP_TO(pc->w.target);
+    if (n < static_cast<int64_t>(pc->packed_limit())) JUMP_TO(pc->w.target);
     ++pc;
     NEXT();
   }
   CASE(AccumSumLoop) {
     int64_t sum = slot_int(fr, pc->a);
     int64_t i = slot_int(fr, pc->b);
-    const int64_t limit = pc->limit;
+    const int64_t limit = pc->w.i;
     while (i < limit) {
       const int64_t stop = std::min<int64_t>(limit, i + static_cast<int64_t>(kFusedPollInterval));
       uint64_t s = static_cast<uint64_t>(sum);
@@ -653,24 +706,26 @@ dispatch_top:
     NEXT();
   }
   CASE(ConcatConstLoop) {
-    const uint16_t k = pc->a;
-    std::string c = k < st.chunk.constants.size() ? st.chunk.constants[k].to_str() : std::string();
-    std::string s = pc->b < fr->slots.size() ? fr->slots[pc->b].to_str() : std::string();
-    const int64_t i = slot_int(fr, pc->c);
-    const int64_t limit = pc->limit;
-    const uint64_t count = i < limit ? static_cast<uint64_t>(limit - i) : 0;
-    if (!c.empty()) {
-      const uint64_t max = st.limits.max_string;
-      if (s.size() > max || count > (max - s.size()) / c.size()) {
-        SYNC();
-        st.set_limit_error("string size", max, st.ip - 1);
-        goto error_exit;
+    {  // scope ends before NEXT(): a computed goto skips destructors
+      const uint16_t k = pc->a;
+      std::string c = k < st.chunk.constants.size() ? st.chunk.constants[k].to_str() : std::string();
+      std::string s = pc->b < fr->slots.size() ? fr->slots[pc->b].to_str() : std::string();
+      const int64_t i = slot_int(fr, pc->c);
+      const int64_t limit = pc->w.i;
+      const uint64_t count = i < limit ? static_cast<uint64_t>(limit - i) : 0;
+      if (!c.empty()) {
+        const uint64_t max = st.limits.max_string;
+        if (s.size() > max || count > (max - s.size()) / c.size()) {
+          SYNC();
+          st.set_limit_error("string size", max, st.ip - 1);
+          goto error_exit;
+        }
+        s.reserve(s.size() + count * c.size());
+        for (uint64_t n = 0; n < count; ++n) s.append(c);
       }
-      s.reserve(s.size() + count * c.size());
-      for (uint64_t n = 0; n < count; ++n) s.append(c);
+      store_slot(fr, pc->b, Value::Str(std::move(s)));
+      store_slot(fr, pc->c, Value::Int(std::max(i, limit)));
     }
-    store_slot(fr, pc->b, Value::Str(std::move(s)));
-    store_slot(fr, pc->c, Value::Int(std::max(i, limit)));
     ++pc;
     NEXT();
   }
@@ -680,7 +735,7 @@ dispatch_top:
     // A non-Array global is replaced by a fresh array (spec/ops.md §17.1).
     if (!st.globals[n].is_array()) st.globals[n] = Value::Array(ValueArray{});
     int64_t i = slot_int(fr, pc->b);
-    const int64_t limit = pc->limit;
+    const int64_t limit = pc->w.i;
     if (i < limit) {
       ValueArray& arr = st.globals[n].array_mut();
       const uint64_t count = static_cast<uint64_t>(limit - i);
@@ -702,6 +757,106 @@ dispatch_top:
     store_slot(fr, pc->a, Value::Int(v));
     ++pc;
     NEXT();
+  }
+
+  // -- Decode-time superinstructions (code.cpp fuse_stream) ------------------------------
+  // Fast path only on Int operands with room for the values the unfused ops would push;
+  // otherwise (and always when metering fuel, which counts ops) run the first op alone.
+  CASE(SlotCmpImmJump) {
+    if constexpr (!kMetered) {
+      const uint16_t s = pc->a;
+      if (FUSEVM_LIKELY(s < fr->slots.size() && fr->slots[s].is_int() && cap - sp >= 2)) {
+        const int64_t x = fr->slots[s].as_int(), y = pc->w.i;
+        const int d = (x > y) - (x < y);
+        if ((pc->b >> (d + 1)) & 1) JUMP_TO(pc[3].w.target);
+        pc += 4;
+        NEXT();
+      }
+    }
+    DISPATCH_AS(static_cast<uint16_t>(OpCode::GetSlot));
+  }
+  CASE(SlotSlotArithStore) {
+    if constexpr (!kMetered) {
+      auto& slots = fr->slots;
+      const size_t n = slots.size();
+      const uint16_t a = pc->a, b = pc->b, c = pc->c;
+      if (FUSEVM_LIKELY(a < n && b < n && c < n && slots[a].is_int() && slots[b].is_int() &&
+                        cap - sp >= 2)) {
+        slots[c] = Value::Int(int_arith(pc->w.u, slots[a].as_int(), slots[b].as_int()));
+        pc += 4;
+        NEXT();
+      }
+    }
+    DISPATCH_AS(static_cast<uint16_t>(OpCode::GetSlot));
+  }
+  CASE(SlotArithImm) {
+    if constexpr (!kMetered) {
+      const uint16_t s = pc->a;
+      if (FUSEVM_LIKELY(s < fr->slots.size() && fr->slots[s].is_int() && cap - sp >= 2)) {
+        new (sp) Value(Value::Int(int_arith(pc->b, fr->slots[s].as_int(), pc->w.i)));
+        ++sp;
+        pc += 3;
+        NEXT();
+      }
+    }
+    DISPATCH_AS(static_cast<uint16_t>(OpCode::GetSlot));
+  }
+  CASE(SlotSlotArith) {
+    if constexpr (!kMetered) {
+      auto& slots = fr->slots;
+      const size_t n = slots.size();
+      const uint16_t a = pc->a, b = pc->b;
+      if (FUSEVM_LIKELY(a < n && b < n && slots[a].is_int() && slots[b].is_int() &&
+                        cap - sp >= 2)) {
+        new (sp) Value(Value::Int(int_arith(pc->c, slots[a].as_int(), slots[b].as_int())));
+        ++sp;
+        pc += 3;
+        NEXT();
+      }
+    }
+    DISPATCH_AS(static_cast<uint16_t>(OpCode::GetSlot));
+  }
+  CASE(CmpJump) {
+    if constexpr (!kMetered) {
+      if (FUSEVM_LIKELY(sp - base >= 2 && sp[-1].is_int() && sp[-2].is_int())) {
+        const int64_t x = sp[-2].as_int(), y = sp[-1].as_int();
+        const int d = (x > y) - (x < y);
+        sp -= 2;  // two Ints: nothing to release
+        if ((pc->b >> (d + 1)) & 1) JUMP_TO(pc[1].w.target);
+        pc += 2;
+        NEXT();
+      }
+    }
+    DISPATCH_AS(pc->c);
+  }
+
+  CASE(StackSlotArithStore) {
+    if constexpr (!kMetered) {
+      auto& slots = fr->slots;
+      const size_t n = slots.size();
+      const uint16_t s = pc->a, d = pc->c;
+      if (FUSEVM_LIKELY(sp > base && sp[-1].is_int() && s < n && d < n && slots[s].is_int() &&
+                        cap - sp >= 1)) {
+        const int64_t r = int_arith(pc->b, sp[-1].as_int(), slots[s].as_int());
+        --sp;  // an Int: nothing to release
+        slots[d] = Value::Int(r);
+        pc += 3;
+        NEXT();
+      }
+    }
+    DISPATCH_AS(static_cast<uint16_t>(OpCode::GetSlot));
+  }
+  CASE(StackSlotArith) {
+    if constexpr (!kMetered) {
+      const uint16_t s = pc->a;
+      if (FUSEVM_LIKELY(sp > base && sp[-1].is_int() && s < fr->slots.size() &&
+                        fr->slots[s].is_int() && cap - sp >= 1)) {
+        sp[-1] = Value::Int(int_arith(pc->b, sp[-1].as_int(), fr->slots[s].as_int()));
+        pc += 2;
+        NEXT();
+      }
+    }
+    DISPATCH_AS(static_cast<uint16_t>(OpCode::GetSlot));
   }
 
   // -- Sentinels ---------------------------------------------------------------------------
@@ -730,7 +885,7 @@ dispatch_top:
   CASE(BlockBadOp) {
     SYNC();
     st.set_error("block " + std::to_string(cur->block) + ": " +
-                     std::string(op_name(static_cast<OpCode>(pc->aux))) +
+                     std::string(op_name(static_cast<OpCode>(pc->w.u))) +
                      " is not allowed at block level",
                  st.ip - 1);
     goto error_exit;
@@ -754,6 +909,7 @@ error_exit:
 
 #undef CASE
 #undef DISPATCH
+#undef DISPATCH_AS
 #undef RELOAD_FRAME
 #undef SYNC
 #undef SYNC_AT_PC

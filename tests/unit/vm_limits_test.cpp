@@ -2,6 +2,7 @@
 // inspectable and usable afterwards (ARCHITECTURE §9 "Limits", "Interrupt points").
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 

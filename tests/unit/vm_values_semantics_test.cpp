@@ -444,5 +444,169 @@ TEST(VmValueSemantics, values_round_trip_through_fvc_constants) {
   EXPECT_TRUE(IsOk(run(*loaded.chunk).result, Value::Array(ValueArray(originals))));
 }
 
+// -- Heap balance: every op releases the heap values it consumes -----------------------------
+
+// Runs `setup` + `ops` on heap operands and checks heap_bytes_live() is back to its baseline
+// once the VM, chunk and result are gone (catches a pop that forgets to release a payload).
+::testing::AssertionResult Balanced(const std::vector<Value>& operands,
+                                    std::initializer_list<Op> ops) {
+  int64_t before = heap_bytes_live();
+  std::string shown;
+  {
+    Program p;
+    p.name("g");
+    p.emit(Op::DeclareArray(0));
+    for (const Value& v : operands) p.load(v.deep_copy());  // fresh payloads, counted here
+    p.emit(ops);
+    for (const Op& op : ops) shown += std::string(op.name()) + " ";
+    Ran r = run(p);
+  }
+  int64_t after = heap_bytes_live();
+  if (after == before) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << shown << "leaves " << (after - before) << " heap bytes";
+}
+
+TEST(VmHeapBalance, unary_ops_release_their_operand) {
+  Value s = S("a string long enough to live on the heap for sure");
+  Value a = Value::Array({s, ints({1, 2})});
+  Value h = Value::Hash(HashMap{{"k", s}});
+  for (const Value& v : {s, a, h}) {
+    for (Op op : {Op::Pop(),
+                  Op::LogNot(),
+                  Op::BitNot(),
+                  Op::Negate(),
+                  Op::Inc(),
+                  Op::Dec(),
+                  Op::StringLen(),
+                  Op::SetStatus(),
+                  Op::TildeExpand(),
+                  Op::WordSplit(),
+                  Op::BraceExpand(),
+                  Op::TestFile(5),
+                  Op::Redirect(1, 0),
+                  Op::HereString(),
+                  Op::TrapSet(0),
+                  Op::SetVar(0),
+                  Op::SetSlot(0),
+                  Op::ArrayPush(0),
+                  Op::ArrayGet(0),
+                  Op::HashGet(0),
+                  Op::HashExists(0),
+                  Op::HashDelete(0),
+                  Op::SlotArrayGet(0),
+                  Op::ExpandParam(4),
+                  Op::Print(1),
+                  Op::Dup(),
+                  Op::MakeArray(1),
+                  Op::SortDefault(),
+                  Op::JumpIfTrue(1000),
+                  Op::JumpIfFalse(1000),
+                  Op::JumpIfTrueKeep(1000),
+                  Op::JumpIfFalseKeep(1000)}) {
+      EXPECT_TRUE(Balanced({v}, {op})) << v.repr();
+    }
+  }
+}
+
+TEST(VmHeapBalance, binary_ops_release_their_operands) {
+  Value s = S("another string that certainly needs a heap payload");
+  Value a = Value::Array({s, I(3)});
+  for (const auto& pr : {std::pair{s, s}, std::pair{a, s}, std::pair{s, a}, std::pair{a, a}}) {
+    for (Op op : {Op::Add(),       Op::Sub(),      Op::Mul(),           Op::Div(),
+                  Op::Mod(),       Op::Pow(),      Op::Concat(),        Op::StringRepeat(),
+                  Op::NumEq(),     Op::NumNe(),    Op::NumLt(),         Op::NumGt(),
+                  Op::NumLe(),     Op::NumGe(),    Op::Spaceship(),     Op::StrEq(),
+                  Op::StrNe(),     Op::StrLt(),    Op::StrGt(),         Op::StrLe(),
+                  Op::StrGe(),     Op::StrCmp(),   Op::LogAnd(),        Op::LogOr(),
+                  Op::BitAnd(),    Op::BitOr(),    Op::BitXor(),        Op::Shl(),
+                  Op::Shr(),       Op::Range(),    Op::StrMatch(),      Op::RegexMatch(),
+                  Op::Swap(),      Op::Dup2(),     Op::MakeArray(2),    Op::MakeHash(2),
+                  Op::ArraySet(0), Op::HashSet(0), Op::SlotArraySet(0), Op::ExpandParam(0),
+                  Op::Exec(2),     Op::ExecBg(2)}) {
+      EXPECT_TRUE(Balanced({pr.first, pr.second}, {op}))
+          << pr.first.repr() << " " << pr.second.repr();
+    }
+  }
+}
+
+TEST(VmHeapBalance, ternary_and_frame_ops_release_their_operands) {
+  Value s = S("a third heap string used as an operand of every op here");
+  EXPECT_TRUE(Balanced({s, s, s}, {Op::RangeStep()}));
+  EXPECT_TRUE(Balanced({s, s, s}, {Op::Rot()}));
+  EXPECT_TRUE(Balanced({s, s, s}, {Op::ExpandParam(9)}));
+  EXPECT_TRUE(Balanced({s, s}, {Op::PushFrame(), Op::LoadInt(1), Op::PopFrame()}));
+  EXPECT_TRUE(Balanced({s}, {Op::PushFrame(), Op::Dup(), Op::Dup(), Op::PopFrame()}));
+  EXPECT_TRUE(Balanced({s, s}, {Op::ReturnValue()}));
+  EXPECT_TRUE(Balanced({s}, {Op::SetSlot(3), Op::GetSlot(3), Op::GetSlot(3), Op::Concat()}));
+}
+
+// Like Balanced() for a whole program; `fresh` is a heap string created inside the window.
+::testing::AssertionResult BalancedProgram(
+    const std::function<void(Program&, const Value&)>& build) {
+  Value proto = S("a heap string used as the payload of programs in this test");
+  int64_t before = heap_bytes_live();
+  {
+    Value fresh = proto.deep_copy();
+    Program p;
+    build(p, fresh);
+    Ran r = run(p);
+  }
+  int64_t after = heap_bytes_live();
+  if (after == before) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "program leaves " << (after - before) << " heap bytes";
+}
+
+TEST(VmHeapBalance, blocks_calls_and_fused_ops_release_values) {
+  EXPECT_TRUE(BalancedProgram([](Program& p, const Value& s) {
+    uint16_t b = p.block([&] { p.emit({Op::LoadUndef(), Op::Concat()}); });
+    p.load(Value::Array({s, s}));
+    p.emit(Op::MapBlock(b));
+  })) << "MapBlock";
+  EXPECT_TRUE(BalancedProgram([](Program& p, const Value& s) {
+    uint16_t b = p.block([] {});
+    p.load(Value::Array({s, S(""), s}));
+    p.emit(Op::GrepBlock(b));
+  })) << "GrepBlock";
+  EXPECT_TRUE(BalancedProgram([](Program& p, const Value& s) {
+    uint16_t b = p.block([&] { p.emit(Op::StrCmp()); });
+    p.load(Value::Array({s, S("b"), S("a")}));
+    p.emit(Op::SortBlock(b));
+  })) << "SortBlock";
+  EXPECT_TRUE(BalancedProgram([](Program& p, const Value& s) {
+    uint16_t b = p.block([&] { p.emit({Op::Dup(), Op::SetSlot(0)}); });
+    p.load(Value::Array({s, s}));
+    p.emit(Op::ForEachBlock(b));
+  })) << "ForEachBlock";
+  EXPECT_TRUE(BalancedProgram([](Program& p, const Value& s) {
+    uint16_t f = p.sub("f", [&] {
+      p.emit({Op::SetSlot(1), Op::SetSlot(0), Op::GetSlot(0), Op::GetSlot(1), Op::Concat(),
+              Op::ReturnValue()});
+    });
+    p.load(s);
+    p.load(s);
+    p.emit({Op::Call(f, 2), Op::Pop()});
+    p.load(s);
+    p.emit({Op::Call(f, 1)});
+  })) << "Call";
+  EXPECT_TRUE(BalancedProgram([](Program& p, const Value& s) {
+    uint16_t c = p.constant(s);
+    uint16_t g = p.name("g");
+    p.load(s);
+    p.emit({Op::SetSlot(0), Op::LoadInt(0), Op::SetSlot(1), Op::ConcatConstLoop(c, 0, 1, 3),
+            Op::DeclareArray(g), Op::LoadInt(0), Op::SetSlot(2), Op::PushIntRangeLoop(g, 2, 3)});
+    p.load(s);
+    p.emit({Op::SetVar(g), Op::PushIntRangeLoop(g, 2, 5)});
+  })) << "fused loops";
+  EXPECT_TRUE(BalancedProgram([](Program& p, const Value& s) {
+    uint16_t g = p.name("g");
+    p.emit(Op::DeclareHash(g));
+    p.load(s);
+    p.load(s);
+    p.emit({Op::HashSet(g), Op::HashKeys(g), Op::HashValues(g), Op::MakeArray(2)});
+    p.load(s);
+    p.emit({Op::HashDelete(g), Op::Pop()});
+  })) << "hash ops";
+}
+
 }  // namespace
 }  // namespace fusevm_test
