@@ -13,6 +13,14 @@ namespace fusevm {
 
 namespace {
 
+// `tag` followed by the decimal number. (Built by appending: g++ 12 gives a false
+// -Wrestrict warning for `"L" + std::to_string(n)` at -O3.)
+std::string prefixed(char tag, uint64_t n) {
+  std::string s(1, tag);
+  s += std::to_string(n);
+  return s;
+}
+
 // One `.block` opener or `.end` written before the op at some position.
 struct BlockEvent {
   bool open;
@@ -104,14 +112,14 @@ class Disassembler {
         std::memcpy(&f, &raw, 8);
         return fasm::print_float(f);
       }
-      case OperandKind::Const: return "#" + std::to_string(raw);
+      case OperandKind::Const: return prefixed('#', raw);
       case OperandKind::Name: return names.operand(raw);
       case OperandKind::Block:
-        return raw < c.block_ranges.size() ? "B" + std::to_string(raw) : std::to_string(raw);
+        return raw < c.block_ranges.size() ? prefixed('B', raw) : std::to_string(raw);
       case OperandKind::SubChunk:
-        return raw < c.sub_chunks.size() ? "C" + std::to_string(raw) : std::to_string(raw);
+        return raw < c.sub_chunks.size() ? prefixed('C', raw) : std::to_string(raw);
       case OperandKind::Target:
-        return raw <= c.ops.size() ? "L" + std::to_string(raw) : std::to_string(raw);
+        return raw <= c.ops.size() ? prefixed('L', raw) : std::to_string(raw);
       case OperandKind::FileTest: return symbolic(file_test::name(static_cast<uint8_t>(raw)), raw);
       case OperandKind::RedirOp: return symbolic(redirect_op::name(static_cast<uint8_t>(raw)), raw);
       case OperandKind::ParamMod: return symbolic(param_mod::name(static_cast<uint8_t>(raw)), raw);

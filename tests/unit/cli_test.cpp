@@ -210,7 +210,7 @@ TEST_F(CliTest, TimeWritesThreeTimingsToStderr) {
   ToolRun r = run_tool({"run", "--time", p});
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "x\n");
-  std::regex line(R"(time: load \d+\.\d{3} ms, compile \d+\.\d{3} ms, run \d+\.\d{3} ms\n)");
+  std::regex line(R"(time: load \d+\.\d{3} ms, compile \d+\.\d{3} ms, run \d+\.\d{3} ms, run-cpu \d+\.\d{3} ms\n)");
   EXPECT_TRUE(std::regex_match(r.err, line)) << r.err;
 }
 
