@@ -13,8 +13,7 @@ namespace fusevm {
 
 namespace {
 
-// `tag` followed by the decimal number. (Built by appending: g++ 12 gives a false
-// -Wrestrict warning for `"L" + std::to_string(n)` at -O3.)
+// `tag` followed by the decimal number.
 std::string prefixed(char tag, uint64_t n) {
   std::string s(1, tag);
   s += std::to_string(n);
