@@ -700,7 +700,8 @@ Value random_slot_value(Lcg& r) {
 struct Generated {
   std::vector<Op> ops;
   std::vector<Value> slots;
-  bool no_frame = false;
+  bool has_loop = false;  ///< a counter-guarded backward jump exists
+  bool no_frame = false;  ///< the program starts by popping the main frame
 };
 
 Op random_cmp(Lcg& r) {
@@ -793,6 +794,7 @@ Generated generate(uint64_t seed) {
   const size_t count = has_loop ? 5 : r.below(5);
   for (size_t i = 0; i < count; ++i) g.slots.push_back(random_slot_value(r));
   if (has_loop) g.slots[kCounterSlot] = I(0);
+  g.has_loop = has_loop;
   // Without a loop a program may also run with no frame at all.
   if (!has_loop && r.one_in(10)) {
     g.ops.insert(g.ops.begin(), Op::PopFrame());
@@ -832,13 +834,15 @@ std::string listing(const std::vector<Op>& ops) {
 TEST(FusedDecodeDifferential, RandomProgramsAgreeWithAndWithoutFuel) {
   constexpr uint64_t kPrograms = 4000;
   constexpr uint64_t kBaseSeed = 0xf05ed'ec0de;
-  uint64_t fused_programs = 0;
+  uint64_t fused_programs = 0, loop_programs = 0, no_frame_programs = 0;
   uint64_t first_mismatch = 0;
   bool mismatch = false;
   for (uint64_t i = 0; i < kPrograms && !mismatch; ++i) {
     const uint64_t seed = kBaseSeed + i;
     Generated g = generate(seed);
     Chunk c = make_chunk(g.ops);
+    loop_programs += g.has_loop;
+    no_frame_programs += g.no_frame;
     {
       VM probe(c);
       const CodeStream& m = probe.state().code.main();
@@ -864,6 +868,8 @@ TEST(FusedDecodeDifferential, RandomProgramsAgreeWithAndWithoutFuel) {
   EXPECT_FALSE(mismatch) << "seed " << first_mismatch;
   // The generator must actually exercise the rewrite.
   EXPECT_GT(fused_programs, kPrograms * 3 / 4);
+  EXPECT_GT(loop_programs, kPrograms / 4);
+  EXPECT_GT(no_frame_programs, kPrograms / 50);
 }
 
 }  // namespace
