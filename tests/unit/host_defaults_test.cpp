@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "fusevm/host.hpp"
 #include "fusevm/vm.hpp"
 
@@ -121,9 +123,12 @@ TEST_F(HostDefaultsTest, ExecBgReturnsPidOrZero) {
   EXPECT_GT(pid, 0);
   EXPECT_EQ(host_.exec_bg(cx_, {}), 0);
   EXPECT_EQ(host_.exec_bg(cx_, {"/no/such/cmd"}), 0);
-  // Let the default reaper collect it so no zombie outlives the test.
+  // The two later exec_bg calls reap finished background children, so `true` may be
+  // gone already (ECHILD); either way no zombie outlives the test.
   int status = 0;
-  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  const pid_t r = ::waitpid(pid, &status, 0);
+  const int err = errno;
+  EXPECT_TRUE(r == pid || (r == -1 && err == ECHILD)) << "waitpid gave " << r;
 }
 
 TEST_F(HostDefaultsTest, StrMatchIsExactEquality) {
