@@ -1,6 +1,9 @@
 // The dispatch loop's entry point and the out-of-line op families it calls.
 #pragma once
 
+#include <exception>
+#include <string>
+
 #include "vm/code.hpp"
 #include "vm/vm_state.hpp"
 
@@ -39,6 +42,46 @@ OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in);
 /// Push a call frame for an in-chunk function and continue at `entry` (Exec and
 /// CallFunction without a host): args are pushed as Str values.
 OpStatus enter_function(VMState& st, uint64_t entry, const std::vector<std::string>& args);
+
+/// Pop the top value for an out-of-line op (Undef when empty: pop-with-default).
+inline Value stack_pop(VMState& st) {
+  if (st.stack.empty()) return Value();
+  Value v = std::move(st.stack.back());
+  st.stack.pop_back();
+  return v;
+}
+
+/// Push a result of an out-of-line op; false (with the error set) past max_stack.
+inline bool stack_push(VMState& st, Value v) {
+  if (st.stack.size() >= st.limits.max_stack) {
+    st.set_limit_error("value stack", st.limits.max_stack, st.ip - 1);
+    return false;
+  }
+  st.stack.push_back(std::move(v));
+  return true;
+}
+
+/// Run a call-out (builtin, extension handler, host method): an exception it throws, or
+/// an error it raised with VM::raise_error, ends the run with an error naming `what`.
+template <class F>
+bool contained_call(VMState& st, const std::string& what, F&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    st.set_error(what + " threw: " + e.what(), st.ip - 1);
+    return false;
+  } catch (...) {
+    st.set_error(what + " threw an unknown exception", st.ip - 1);
+    return false;
+  }
+  if (st.has_pending_error) {
+    st.has_pending_error = false;
+    st.set_error(std::move(st.pending_error), st.ip - 1);
+    st.pending_error.clear();
+    return false;
+  }
+  return true;
+}
 
 /// Report a limit breach unless `n <= max`.
 inline bool within(VMState& st, const char* name, uint64_t n, uint64_t max) {

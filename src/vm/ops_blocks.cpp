@@ -182,12 +182,7 @@ OpStatus exec_block_op(VMState& st, VM& vm, const Insn& in) {
   }
   st.ip = op_ip + 1;
   st.cur_stream = op_stream;
-  if (st.stack.size() >= st.limits.max_stack) {
-    st.set_limit_error("value stack", st.limits.max_stack, op_ip);
-    return OpStatus::Error;
-  }
-  st.stack.push_back(Value::Array(std::move(out)));
-  return OpStatus::Next;
+  return stack_push(st, Value::Array(std::move(out))) ? OpStatus::Next : OpStatus::Error;
 }
 
 }  // namespace fusevm

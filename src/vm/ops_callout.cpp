@@ -5,30 +5,6 @@
 
 namespace fusevm {
 
-namespace {
-
-// Runs a call-out, containing exceptions and raise_error() as a run-time error.
-template <class F>
-bool contained(VMState& st, const std::string& what, F&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    st.set_error(what + " threw: " + e.what(), st.ip - 1);
-    return false;
-  } catch (...) {
-    st.set_error(what + " threw an unknown exception", st.ip - 1);
-    return false;
-  }
-  if (st.has_pending_error) {
-    st.has_pending_error = false;
-    st.set_error(std::move(st.pending_error), st.ip - 1);
-    st.pending_error.clear();
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in) {
   const uint16_t id = in.a;
@@ -40,14 +16,10 @@ OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in) {
       Value r;
       // A copy: the builtin may register builtins and reallocate the table.
       const BuiltinFn fn = st.builtins[id];
-      if (!contained(st, "builtin " + std::to_string(id),
+      if (!contained_call(st, "builtin " + std::to_string(id),
                      [&] { r = fn(vm, static_cast<uint8_t>(in.b)); }))
         return OpStatus::Error;
-      if (st.stack.size() >= st.limits.max_stack) {
-        st.set_limit_error("value stack", st.limits.max_stack, next_ip - 1);
-        return OpStatus::Error;
-      }
-      st.stack.push_back(std::move(r));
+      if (!stack_push(st, std::move(r))) return OpStatus::Error;
       break;
     }
     case OpCode::Extended: {
@@ -56,7 +28,7 @@ OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in) {
       // unlike the reference, a replacement installed by the handler is kept.
       ExtensionHandler h = std::move(st.ext_handler);
       st.ext_handler = nullptr;
-      const bool ok = contained(st, "extension " + std::to_string(id),
+      const bool ok = contained_call(st, "extension " + std::to_string(id),
                                 [&] { h(vm, id, static_cast<uint8_t>(in.b)); });
       if (!st.ext_handler) st.ext_handler = std::move(h);
       if (!ok) return OpStatus::Error;
@@ -66,7 +38,7 @@ OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in) {
       if (!st.ext_wide_handler) return OpStatus::Next;
       ExtensionWideHandler h = std::move(st.ext_wide_handler);
       st.ext_wide_handler = nullptr;
-      const bool ok = contained(st, "extension " + std::to_string(id),
+      const bool ok = contained_call(st, "extension " + std::to_string(id),
                                 [&] { h(vm, id, in.w.u); });
       if (!st.ext_wide_handler) st.ext_wide_handler = std::move(h);
       if (!ok) return OpStatus::Error;

@@ -8,22 +8,6 @@ namespace fusevm {
 
 namespace {
 
-Value pop(VMState& st) {
-  if (st.stack.empty()) return Value();
-  Value v = std::move(st.stack.back());
-  st.stack.pop_back();
-  return v;
-}
-
-bool push(VMState& st, Value v) {
-  if (st.stack.size() >= st.limits.max_stack) {
-    st.set_limit_error("value stack", st.limits.max_stack, st.ip - 1);
-    return false;
-  }
-  st.stack.push_back(std::move(v));
-  return true;
-}
-
 Value& global(VMState& st, uint16_t n) {
   if (n >= st.globals.size()) st.globals.resize(static_cast<size_t>(n) + 1);
   return st.globals[n];
@@ -97,17 +81,17 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
   const uint16_t n = in.a;
   switch (static_cast<OpCode>(in.op)) {
     case OpCode::SlotArrayGet: {
-      const int64_t i = pop(st).to_int();
+      const int64_t i = stack_pop(st).to_int();
       Value r;
       if (!st.frames.empty()) {
         const auto& slots = st.frames.back().slots;
         if (n < slots.size() && slots[n].is_array()) r = element(slots[n], i);
       }
-      return push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::SlotArraySet: {
-      const int64_t i = pop(st).to_int();
-      Value v = pop(st);
+      const int64_t i = stack_pop(st).to_int();
+      Value v = stack_pop(st);
       if (st.frames.empty()) return OpStatus::Next;
       auto& slots = st.frames.back().slots;
       if (n < slots.size() && slots[n].is_array()) {
@@ -118,19 +102,19 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
     case OpCode::DeclareArray: global(st, n) = Value::Array(ValueArray{}); return OpStatus::Next;
     case OpCode::DeclareHash: global(st, n) = Value::Hash(HashMap{}); return OpStatus::Next;
     case OpCode::ArrayGet: {
-      const int64_t i = pop(st).to_int();
+      const int64_t i = stack_pop(st).to_int();
       const Value* g = global_if(st, n, &Value::is_array);
-      return push(st, g ? element(*g, i) : Value()) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, g ? element(*g, i) : Value()) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::ArraySet: {
-      const int64_t i = pop(st).to_int();
-      Value v = pop(st);
+      const int64_t i = stack_pop(st).to_int();
+      Value v = stack_pop(st);
       Value& g = global(st, n);
       if (g.is_array() && !set_element(st, g, i, std::move(v))) return OpStatus::Error;
       return OpStatus::Next;
     }
     case OpCode::ArrayPush: {
-      Value v = pop(st);
+      Value v = stack_pop(st);
       Value& g = global(st, n);
       if (g.is_array()) {
         if (!array_limit(st, g.as_array().size() + 1)) return OpStatus::Error;
@@ -153,28 +137,28 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
         }
         g.refresh_accounting();
       }
-      return push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::ArrayLen: {
       const Value* g = global_if(st, n, &Value::is_array);
       const int64_t len = g ? static_cast<int64_t>(g->as_array().size()) : 0;
-      return push(st, Value::Int(len)) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, Value::Int(len)) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::MakeArray: {
       std::vector<Value> items = take_top(st, n);
-      return push(st, Value::Array(std::move(items))) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, Value::Array(std::move(items))) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::HashGet: {
-      const std::string k = sem::key_of(pop(st));
+      const std::string k = sem::key_of(stack_pop(st));
       Value r;
       if (const Value* g = global_if(st, n, &Value::is_hash)) {
         if (const Value* v = g->as_hash().find(k)) r = *v;
       }
-      return push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::HashSet: {
-      std::string k = sem::key_of(pop(st));
-      Value v = pop(st);
+      std::string k = sem::key_of(stack_pop(st));
+      Value v = stack_pop(st);
       Value& g = global(st, n);
       if (g.is_hash()) {
         g.hash_mut().insert_or_assign(std::move(k), std::move(v));
@@ -183,19 +167,19 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
       return OpStatus::Next;
     }
     case OpCode::HashDelete: {
-      const std::string k = sem::key_of(pop(st));
+      const std::string k = sem::key_of(stack_pop(st));
       Value r;
       Value& g = global(st, n);
       if (g.is_hash() && g.as_hash().contains(k)) {
         r = std::move(*g.hash_mut().erase(k));
         g.refresh_accounting();
       }
-      return push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::HashExists: {
-      const std::string k = sem::key_of(pop(st));
+      const std::string k = sem::key_of(stack_pop(st));
       const Value* g = global_if(st, n, &Value::is_hash);
-      return push(st, Value::Bool(g && g->as_hash().contains(k))) ? OpStatus::Next
+      return stack_push(st, Value::Bool(g && g->as_hash().contains(k))) ? OpStatus::Next
                                                                    : OpStatus::Error;
     }
     case OpCode::HashKeys: case OpCode::HashValues: {
@@ -205,7 +189,7 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
         const bool keys = static_cast<OpCode>(in.op) == OpCode::HashKeys;
         for (const auto& [k, v] : g->as_hash()) out.push_back(keys ? Value::Str(k) : v);
       }
-      return push(st, Value::Array(std::move(out))) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, Value::Array(std::move(out))) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::MakeHash: {
       std::vector<Value> items = take_top(st, n);
@@ -214,26 +198,26 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
       for (size_t k = 0; k + 1 < items.size(); k += 2) {
         m.insert_or_assign(sem::key_of(items[k]), std::move(items[k + 1]));
       }
-      return push(st, Value::Hash(std::move(m))) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, Value::Hash(std::move(m))) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::Range: {
-      const int64_t to = pop(st).to_int();
-      const int64_t from = pop(st).to_int();
+      const int64_t to = stack_pop(st).to_int();
+      const int64_t from = stack_pop(st).to_int();
       Value r;
       if (!make_range(st, from, to, 1, &r)) return OpStatus::Error;
-      return push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::RangeStep: {
-      const int64_t step = pop(st).to_int();
-      const int64_t to = pop(st).to_int();
-      const int64_t from = pop(st).to_int();
+      const int64_t step = stack_pop(st).to_int();
+      const int64_t to = stack_pop(st).to_int();
+      const int64_t from = stack_pop(st).to_int();
       Value r = Value::Array(ValueArray{});
       if (step != 0 && !make_range(st, from, to, step, &r)) return OpStatus::Error;
-      return push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, std::move(r)) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::Concat: {
-      Value b = pop(st);
-      Value a = pop(st);
+      Value b = stack_pop(st);
+      Value a = stack_pop(st);
       const size_t bn = b.is_str() ? b.as_str().size() : b.len();
       if (a.is_str() && !a.is_shared()) {
         // Sole owner of the left string: append in place (amortised O(1) growth).
@@ -241,17 +225,17 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
           return OpStatus::Error;
         b.append_str(a.str_mut());
         a.refresh_accounting();
-        return push(st, std::move(a)) ? OpStatus::Next : OpStatus::Error;
+        return stack_push(st, std::move(a)) ? OpStatus::Next : OpStatus::Error;
       }
       std::string s;
       a.append_str(s);
       b.append_str(s);
       if (!string_limit(st, s.size())) return OpStatus::Error;
-      return push(st, Value::Str(std::move(s))) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, Value::Str(std::move(s))) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::StringRepeat: {
-      const int64_t times = pop(st).to_int();
-      const std::string s = pop(st).to_str();
+      const int64_t times = stack_pop(st).to_int();
+      const std::string s = stack_pop(st).to_str();
       std::string out;
       if (times > 0 && !s.empty()) {
         const uint64_t t = static_cast<uint64_t>(times);
@@ -262,13 +246,13 @@ OpStatus exec_collection_op(VMState& st, const Insn& in) {
         out.reserve(s.size() * t);
         for (uint64_t k = 0; k < t; ++k) out.append(s);
       }
-      return push(st, Value::Str(std::move(out))) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, Value::Str(std::move(out))) ? OpStatus::Next : OpStatus::Error;
     }
     case OpCode::SortDefault: {
-      ValueArray a = sem::as_list(pop(st));
+      ValueArray a = sem::as_list(stack_pop(st));
       std::stable_sort(a.begin(), a.end(),
                        [](const Value& x, const Value& y) { return sem::str_compare(x, y) < 0; });
-      return push(st, Value::Array(std::move(a))) ? OpStatus::Next : OpStatus::Error;
+      return stack_push(st, Value::Array(std::move(a))) ? OpStatus::Next : OpStatus::Error;
     }
     default:
       st.set_error("internal: op routed to collections by mistake", st.ip - 1);

@@ -61,12 +61,7 @@ OpStatus exec_io_op(VMState& st, const Insn& in) {
       std::optional<std::string> line = st.input ? st.input() : read_stdin_line();
       std::string s = line ? std::move(*line) : std::string();
       while (!s.empty() && s.back() == '\n') s.pop_back();  // EOF gives ""; '\r' is kept
-      if (st.stack.size() >= st.limits.max_stack) {
-        st.set_limit_error("value stack", st.limits.max_stack, st.ip - 1);
-        return OpStatus::Error;
-      }
-      st.stack.push_back(Value::Str(std::move(s)));
-      return OpStatus::Next;
+      return stack_push(st, Value::Str(std::move(s))) ? OpStatus::Next : OpStatus::Error;
     }
     default:
       st.set_error("internal: op routed to I/O by mistake", st.ip - 1);

@@ -9,22 +9,6 @@ namespace fusevm {
 
 namespace {
 
-Value pop(VMState& st) {
-  if (st.stack.empty()) return Value();
-  Value v = std::move(st.stack.back());
-  st.stack.pop_back();
-  return v;
-}
-
-bool push(VMState& st, Value v) {
-  if (st.stack.size() >= st.limits.max_stack) {
-    st.set_limit_error("value stack", st.limits.max_stack, st.ip - 1);
-    return false;
-  }
-  st.stack.push_back(std::move(v));
-  return true;
-}
-
 // Argument list of Exec/ExecBg/CallFunction: the top `argc` values (all if fewer) in push
 // order; an Array contributes each element's to_str (one level), anything else to_str.
 std::vector<std::string> take_args(VMState& st, size_t argc) {
@@ -55,22 +39,7 @@ Value str_array(const std::vector<std::string>& items) {
 template <class F>
 bool host_call(VMState& st, const char* what, F&& fn) {
   st.flush_output();
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    st.set_error(std::string("host ") + what + " threw: " + e.what(), st.ip - 1);
-    return false;
-  } catch (...) {
-    st.set_error(std::string("host ") + what + " threw an unknown exception", st.ip - 1);
-    return false;
-  }
-  if (st.has_pending_error) {
-    st.has_pending_error = false;
-    st.set_error(std::move(st.pending_error), st.ip - 1);
-    st.pending_error.clear();
-    return false;
-  }
-  return true;
+  return contained_call(st, std::string("host ") + what, std::forward<F>(fn));
 }
 
 // Index of the op after the SubshellEnd matching the SubshellBegin at `at`.
@@ -144,7 +113,7 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
   auto sub_chunk = [&](uint16_t k) -> const Chunk* {
     return k < chunk.sub_chunks.size() ? &chunk.sub_chunks[k] : nullptr;
   };
-  auto push_or_fail = [&](Value v) { return push(st, std::move(v)) ? OpStatus::Next : OpStatus::Error; };
+  auto push_or_fail = [&](Value v) { return stack_push(st, std::move(v)) ? OpStatus::Next : OpStatus::Error; };
 
   switch (static_cast<OpCode>(in.op)) {
     case OpCode::Exec: {
@@ -241,7 +210,7 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       if (host && !host_call(st, "subshell_end", [&] { host->subshell_end(cx); })) return OpStatus::Error;
       return OpStatus::Next;
     case OpCode::Redirect: {
-      const std::string target = pop(st).to_str();
+      const std::string target = stack_pop(st).to_str();
       if (host && !host_call(st, "redirect", [&] {
             host->redirect(cx, static_cast<uint8_t>(in.a), static_cast<uint8_t>(in.b), target);
           }))
@@ -257,7 +226,7 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       return OpStatus::Next;
     }
     case OpCode::HereString: {
-      const std::string word = pop(st).to_str();
+      const std::string word = stack_pop(st).to_str();
       if (host && !host_call(st, "herestring", [&] { host->herestring(cx, word); }))
         return OpStatus::Error;
       return OpStatus::Next;
@@ -279,7 +248,7 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       return push_or_fail(Value::Str(std::move(out)));
     }
     case OpCode::Glob: case OpCode::GlobRecursive: {
-      const std::string pattern = pop(st).to_str();
+      const std::string pattern = stack_pop(st).to_str();
       const bool recursive = static_cast<OpCode>(in.op) == OpCode::GlobRecursive;
       std::vector<std::string> paths;
       if (host) {
@@ -291,11 +260,11 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       return push_or_fail(str_array(paths));
     }
     case OpCode::TestFile: {
-      const std::string path = pop(st).to_str();
+      const std::string path = stack_pop(st).to_str();
       return push_or_fail(Value::Bool(test_file(path, static_cast<uint8_t>(in.a))));
     }
     case OpCode::TrapSet: {
-      const std::string signal = pop(st).to_str();  // always popped
+      const std::string signal = stack_pop(st).to_str();  // always popped
       const Chunk* sub = sub_chunk(in.a);
       if (host && sub && !host_call(st, "trap_set", [&] { host->trap_set(cx, signal, *sub); }))
         return OpStatus::Error;
@@ -308,15 +277,15 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       const uint8_t mod = static_cast<uint8_t>(in.a);
       const size_t k = param_mod::arg_count(mod);
       std::vector<Value> args(k);
-      for (size_t n = k; n-- > 0;) args[n] = pop(st);  // restore push order
-      const std::string name = pop(st).to_str();
+      for (size_t n = k; n-- > 0;) args[n] = stack_pop(st);  // restore push order
+      const std::string name = stack_pop(st).to_str();
       Value r = Value::Str("");
       if (host && !host_call(st, "expand_param", [&] { r = host->expand_param(cx, name, mod, std::move(args)); }))
         return OpStatus::Error;
       return push_or_fail(std::move(r));
     }
     case OpCode::WordSplit: case OpCode::BraceExpand: {
-      const std::string s = pop(st).to_str();
+      const std::string s = stack_pop(st).to_str();
       const bool split = static_cast<OpCode>(in.op) == OpCode::WordSplit;
       std::vector<std::string> words;
       if (host) {
@@ -330,14 +299,14 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       return push_or_fail(str_array(words));
     }
     case OpCode::TildeExpand: {
-      std::string s = pop(st).to_str();
+      std::string s = stack_pop(st).to_str();
       if (host && !host_call(st, "tilde_expand", [&] { s = host->tilde_expand(cx, s); }))
         return OpStatus::Error;
       return push_or_fail(Value::Str(std::move(s)));
     }
     case OpCode::StrMatch: case OpCode::RegexMatch: {
-      const std::string pat = pop(st).to_str();
-      const std::string s = pop(st).to_str();
+      const std::string pat = stack_pop(st).to_str();
+      const std::string s = stack_pop(st).to_str();
       const bool is_re = static_cast<OpCode>(in.op) == OpCode::RegexMatch;
       bool r = is_re ? false : s == pat;
       if (host && !host_call(st, is_re ? "regex_match" : "str_match", [&] {
