@@ -163,14 +163,19 @@ class FrameStack {
     f.stack_base = stack_base;
     f.kind = kind;
     f.return_code = return_code;
+    if (kind == FrameKind::Call) ++calls_;
     return f;
   }
+  /// Number of live frames of kind Call (Return halts when there is none).
+  size_t call_count() const { return calls_; }
   /// Pop the top frame (no-op when empty). Its slots are reset to Undef but keep their
   /// count and capacity, so the next frame pushed in its place reads Undef from them
   /// (as from a missing slot) and a callee's first SetSlots need no allocation.
   void pop_back() {
     if (size_ == 0) return;
-    for (Value& v : frames_[--size_].slots) v = Value();
+    Frame& f = frames_[--size_];
+    if (f.kind == FrameKind::Call) --calls_;
+    for (Value& v : f.slots) v = Value();
   }
   /// Pop every frame.
   void clear() {
@@ -184,6 +189,7 @@ class FrameStack {
  private:
   std::vector<Frame> frames_;
   size_t size_ = 0;
+  size_t calls_ = 0;  // live frames of kind Call, kept by push/pop_back
 };
 
 /// Resource limits (ARCHITECTURE §9). Exceeding one ends the run with

@@ -541,7 +541,6 @@ dispatch_top:
     const size_t argc = pc->b;
     const size_t sbase = argc > size ? 0 : size - argc;
     st.frames.push(cur->ip_of(pc) + 1, sbase, FrameKind::Call, cur->index);
-    ++st.call_frames;
     RELOAD_FRAME();
     pc = pc->w.target;
     cur = &st.code.main();
@@ -564,7 +563,7 @@ dispatch_top:
       const bool with_value = pc->op == static_cast<uint16_t>(XOp::ReturnValue);
       Value v;
       if (with_value) v = TAKE();
-      if (st.call_frames == 0) {
+      if (st.frames.call_count() == 0) {
         // Sane fix of the reference's top-level re-run quirk: with no call frame left,
         // Return halts and ReturnValue ends the run with Ok(v) (ARCHITECTURE §9).
         SYNC();
@@ -585,7 +584,6 @@ dispatch_top:
         st.frames.pop_back();
         if (FUSEVM_LIKELY(is_call)) break;
       }
-      --st.call_frames;
       Value* nsp = base + sbase;
       while (sp > nsp) (--sp)->~Value();
       if (with_value) {
@@ -614,7 +612,6 @@ dispatch_top:
   CASE(PopFrame) {
     if (!st.frames.empty()) {
       const Frame& f = st.frames.back();
-      if (f.kind == FrameKind::Call) --st.call_frames;
       Value* nsp = base + std::min<uint64_t>(f.stack_base, static_cast<uint64_t>(sp - base));
       while (sp > nsp) (--sp)->~Value();
       st.frames.pop_back();

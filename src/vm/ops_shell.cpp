@@ -99,7 +99,6 @@ OpStatus enter_function(VMState& st, uint64_t entry, const std::vector<std::stri
   const size_t base = st.stack.size();
   for (const auto& a : args) st.stack.push_back(Value::Str(a));
   st.frames.push(st.ip, base, FrameKind::Call, st.cur_stream);
-  ++st.call_frames;
   st.ip = entry;
   st.cur_stream = CodeSet::kMain;  // sub bodies live in the main stream
   return OpStatus::Jumped;

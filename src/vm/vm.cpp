@@ -77,7 +77,6 @@ void VMState::reset() {
   cur_stream = CodeSet::kMain;
   last_status = 0;
   halted = false;
-  call_frames = 0;
   block_depth = 0;
   error.reset();
   has_pending_error = false;
@@ -214,13 +213,11 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
   }
   const size_t saved_size = st.stack.size();
   const size_t saved_frames = st.frames.size();
-  const uint32_t saved_calls = st.call_frames;
   const uint64_t saved_ip = st.ip;
   const bool was_running = st.running;
   const size_t sbase = st.stack.size();
   for (auto& a : args) st.stack.push_back(std::move(a));
   st.frames.push(0, sbase, FrameKind::Call, CodeSet::kCallStub);
-  ++st.call_frames;
   if (!was_running) {
     st.fuel_left = st.limits.fuel;
     st.refresh_poll();
@@ -250,7 +247,6 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
   }
   // Leave the caller's state as it was, whatever the sub did.
   while (st.frames.size() > saved_frames) st.frames.pop_back();
-  st.call_frames = saved_calls;
   st.stack.truncate(saved_size);
   if (!was_running) st.flush_output();
   return r;

@@ -37,7 +37,6 @@ struct VMState {
   uint32_t cur_stream = 0;          // stream `ip` belongs to while running
   int32_t last_status = 0;
   bool halted = false;
-  uint32_t call_frames = 0;         // frames of kind Call on the frame stack
   uint32_t block_depth = 0;         // active block activations (count toward call depth)
   bool running = false;
 

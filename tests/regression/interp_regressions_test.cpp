@@ -63,5 +63,27 @@ top:
   EXPECT_EQ(r.error().message, "limit exceeded: value stack (10)");
 }
 
+// The VM counted call frames in a separate counter, so a Call frame pushed by an embedder
+// through frames() was invisible to Return, which halted instead of returning.
+TEST(Regression, ReturnIgnoredCallFramesPushedThroughTheApi) {
+  LoadResult loaded = assemble(R"(
+    LoadInt 7
+    ReturnValue
+    LoadInt 1
+    Add
+)", "regression.fasm");
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  VM vm(std::move(*loaded.chunk));
+  Frame f;
+  f.return_ip = 2;
+  f.stack_base = 0;
+  f.kind = FrameKind::Call;
+  vm.frames().push_back(std::move(f));
+  VMResult r = vm.run();
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r.value(), Value::Int(8));
+  EXPECT_EQ(vm.frames().size(), 1u);
+}
+
 }  // namespace
 }  // namespace fusevm
