@@ -14,13 +14,21 @@ std::atomic<long> g_allocations{0};
 }  // namespace
 
 // Counting replacements for the global allocation functions (this test binary only).
+// Every non-aligned form is replaced, throwing and nothrow alike: std::stable_sort takes
+// its buffer with nothrow new, and a half-replaced set would pair our free() with the
+// sanitizer's new (alloc-dealloc-mismatch). The array forms forward to these.
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n != 0 ? n : 1)) return p;
   throw std::bad_alloc();
 }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n != 0 ? n : 1);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace fusevm {
 namespace {
