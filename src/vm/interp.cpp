@@ -34,19 +34,6 @@ const Frame kNoFrame{};
 
 constexpr uint64_t kFusedPollInterval = 65536;
 
-bool poll_slow(VMState& st) {
-  if (st.interrupt_requested.exchange(false, std::memory_order_relaxed)) {
-    st.refresh_poll();
-    st.set_error("interrupted", st.ip);
-    return false;
-  }
-  if (st.limits.max_memory != 0 &&
-      heap_bytes_live() - st.memory_baseline > static_cast<int64_t>(st.limits.max_memory)) {
-    st.set_limit_error("memory", st.limits.max_memory, st.ip);
-    return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -179,7 +166,7 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
   do {                                                              \
     if (FUSEVM_UNLIKELY(st.poll.load(std::memory_order_relaxed))) { \
       SYNC_AT_PC();                                                 \
-      if (!poll_slow(st)) goto error_exit;                          \
+      if (!st.poll_slow(st.ip)) goto error_exit;                          \
     }                                                               \
   } while (0)
 #define ENSURE(n)                                          \
@@ -531,7 +518,7 @@ dispatch_top:
   // -- Calls and frames ------------------------------------------------------------------
   CASE(Call) {
     POLL();
-    if (FUSEVM_UNLIKELY(st.frames.size() + st.block_depth >= st.limits.max_call_depth)) {
+    if (FUSEVM_UNLIKELY(st.call_depth_full())) {
       SYNC();
       st.set_limit_error("call depth", st.limits.max_call_depth, st.ip - 1);
       goto error_exit;
@@ -598,7 +585,7 @@ dispatch_top:
     NEXT();
   }
   CASE(PushFrame) {
-    if (FUSEVM_UNLIKELY(st.frames.size() + st.block_depth >= st.limits.max_call_depth)) {
+    if (FUSEVM_UNLIKELY(st.call_depth_full())) {
       SYNC();
       st.set_limit_error("call depth", st.limits.max_call_depth, st.ip - 1);
       goto error_exit;
@@ -694,7 +681,7 @@ dispatch_top:
         store_slot(fr, pc->a, Value::Int(sum));
         store_slot(fr, pc->b, Value::Int(i));
         SYNC_AT_PC();
-        if (!poll_slow(st)) goto error_exit;
+        if (!st.poll_slow(st.ip)) goto error_exit;
       }
     }
     store_slot(fr, pc->a, Value::Int(sum));

@@ -22,7 +22,7 @@ class BlockRunner {
   // Runs the block with `args` pushed; the result is the top value if the block left
   // one, else Undef. Returns false on an error or an exit (status() says which).
   bool invoke(std::initializer_list<const Value*> args, Value* result) {
-    if (st_.frames.size() + st_.block_depth + 1 > st_.limits.max_call_depth) {
+    if (st_.call_depth_full()) {
       st_.set_limit_error("call depth", st_.limits.max_call_depth, op_ip());
       status_ = OpStatus::Error;
       return false;
@@ -33,13 +33,9 @@ class BlockRunner {
       status_ = OpStatus::Error;
       return false;
     }
-    if (st_.poll.load(std::memory_order_relaxed)) {
-      if (st_.interrupt_requested.exchange(false)) {
-        st_.refresh_poll();
-        st_.set_error("interrupted", op_ip());
-        status_ = OpStatus::Error;
-        return false;
-      }
+    if (st_.poll.load(std::memory_order_relaxed) && !st_.poll_slow(op_ip())) {
+      status_ = OpStatus::Error;
+      return false;
     }
     const size_t base = st_.stack.size();
     for (const Value* a : args) {

@@ -88,7 +88,7 @@ int32_t inline_exec_builtin(VMState& st, const std::vector<std::string>& args, b
 }  // namespace
 
 OpStatus enter_function(VMState& st, uint64_t entry, const std::vector<std::string>& args) {
-  if (st.frames.size() + st.block_depth >= st.limits.max_call_depth) {
+  if (st.call_depth_full()) {
     st.set_limit_error("call depth", st.limits.max_call_depth, st.ip - 1);
     return OpStatus::Error;
   }

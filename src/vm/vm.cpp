@@ -128,6 +128,20 @@ void VMState::set_error(std::string message, uint64_t at_ip) {
   error = std::move(e);
 }
 
+bool VMState::poll_slow(uint64_t at_ip) {
+  if (interrupt_requested.exchange(false, std::memory_order_relaxed)) {
+    refresh_poll();
+    set_error("interrupted", at_ip);
+    return false;
+  }
+  if (limits.max_memory != 0 &&
+      heap_bytes_live() - memory_baseline > static_cast<int64_t>(limits.max_memory)) {
+    set_limit_error("memory", limits.max_memory, at_ip);
+    return false;
+  }
+  return true;
+}
+
 void VMState::set_limit_error(const char* name, uint64_t value, uint64_t at_ip) {
   set_error(std::string("limit exceeded: ") + name + " (" + std::to_string(value) + ")", at_ip);
 }
@@ -205,7 +219,7 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
     st.set_error("undefined function: " + n, st.ip);
     return VMResult::Error(*st.error);
   }
-  if (!native_stack_ok() || st.frames.size() + st.block_depth >= st.limits.max_call_depth) {
+  if (!native_stack_ok() || st.call_depth_full()) {
     // A builtin calling back into its VM nests the dispatch loop natively.
     if (!native_stack_ok()) st.set_limit_error("native stack", native_stack_budget(), st.ip);
     else st.set_limit_error("call depth", st.limits.max_call_depth, st.ip);

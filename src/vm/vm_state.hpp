@@ -76,6 +76,12 @@ struct VMState {
     poll.store(interrupt_requested.load(std::memory_order_relaxed) || limits.max_memory != 0,
                std::memory_order_relaxed);
   }
+  /// True when one more frame or block activation would pass max_call_depth (frames and
+  /// active blocks count alike).
+  bool call_depth_full() const { return frames.size() + block_depth >= limits.max_call_depth; }
+  /// Work at an interrupt point once `poll` is set: a pending interrupt or a memory-limit
+  /// breach sets the error (at `at_ip`) and returns false.
+  bool poll_slow(uint64_t at_ip);
   /// Build a RuntimeError at `ip` with a backtrace of the frame stack.
   void set_error(std::string message, uint64_t at_ip);
   /// "limit exceeded: <name> (<value>)".
