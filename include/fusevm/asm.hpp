@@ -13,6 +13,11 @@
 
 namespace fusevm {
 
+/// Deepest nesting of sub-chunks, and of Array/Hash/Ref inside one constant, that every
+/// loader and writer (.fasm, .fvc, JSON) accepts: one limit, so a chunk that one format
+/// carries converts to the others, and hostile input cannot exhaust the native stack.
+inline constexpr size_t kMaxNesting = 64;
+
 /// A loaded chunk or the reasons it could not be loaded.
 struct LoadResult {
   std::optional<Chunk> chunk;             ///< set on success
@@ -37,11 +42,36 @@ LoadResult read_fvc(std::span<const uint8_t> bytes, std::string_view file = "<in
 /// True if `bytes` starts with the .fvc magic.
 bool is_fvc(std::span<const uint8_t> bytes);
 
+/// Options of chunk_to_reference_json.
+struct JsonWriteOptions {
+  bool strict = false;           ///< refuse NaN and infinities instead of writing null
+  bool pretty = true;            ///< one field, op and constant per line; false: one line
+  std::string file = "<chunk>";  ///< file name used in diagnostics
+};
+/// A JSON text, or the reasons it could not be written.
+struct JsonWriteResult {
+  std::optional<std::string> text;     ///< set on success
+  std::vector<Diagnostic> warnings;    ///< e.g. a NaN written as null
+  std::vector<Diagnostic> errors;      ///< non-empty on failure
+  /// True if text was written.
+  bool ok() const { return text.has_value(); }
+};
+/// Read the Rust fusevm's serde JSON form of a chunk (spec/chunk-and-vm.md §1.2): ops and
+/// values as externally tagged enums, pairs as 2-element arrays, `null` as NaN, integers
+/// as full 64-bit values. `ops` is required; other fields default to empty; unknown
+/// fields are errors; `op_hash` is ignored and recomputed. The result is verified.
+LoadResult chunk_from_reference_json(std::string_view text, std::string_view file = "<input>");
+/// Write `chunk` in the Rust fusevm's serde JSON form, every field but op_hash, in the
+/// reference's field order. NaN and infinities become `null` with a warning (an error
+/// when strict); a Str, name, key or source that is not valid UTF-8 is an error naming it.
+JsonWriteResult chunk_to_reference_json(const Chunk& chunk, const JsonWriteOptions& options = {});
+
 /// Check operand ranges, jump and sub-entry targets, pool indices and block ranges of
 /// `chunk` and its sub-chunks. Empty result = valid. Lines come from chunk.lines.
 std::vector<Diagnostic> verify(const Chunk& chunk, std::string_view file = "<chunk>");
 
-/// Load a file of any supported format, detected by content (.fvc magic, else .fasm).
+/// Load a file of any supported format, detected by content: the .fvc magic, then a
+/// leading `{` (after blanks) for reference JSON, else .fasm.
 LoadResult load_chunk_file(const std::string& path);
 
 }  // namespace fusevm

@@ -17,10 +17,12 @@ class Error : public std::runtime_error {
 /// One loader or verifier finding, printed as `file:line: message`.
 struct Diagnostic {
   std::string file;     ///< source file name ("<input>" when unknown)
-  uint32_t line = 0;    ///< 1-based line (for binary input: the op index or byte offset)
+  uint32_t line = 0;    ///< 1-based line (for binary input: the op index or byte offset);
+                        ///< 0 when the finding has no place (an unreadable file)
   std::string message;  ///< what is wrong
-  /// `file:line: message`.
+  /// `file:line: message`, or `file: message` when line is 0.
   std::string to_string() const {
+    if (line == 0) return file + ": " + message;
     return file + ":" + std::to_string(line) + ": " + message;
   }
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "asm/lexer.hpp"
+#include "fusevm/asm.hpp"
 #include "fusevm/value.hpp"
 
 namespace fusevm::fasm {
@@ -18,9 +19,8 @@ struct SyntaxError {
   std::string message;  ///< text of the diagnostic (without `file:line: `)
 };
 
-/// Deepest nesting of [ ] / { } / ref( ) in one literal; matches the .fvc format's limit so
-/// every assembled constant can be written as .fvc and every .fvc constant re-assembles.
-inline constexpr size_t kMaxLiteralDepth = 64;
+/// Deepest nesting of [ ] / { } / ref( ) in one literal: the limit shared by every format.
+inline constexpr size_t kMaxLiteralDepth = kMaxNesting;
 
 /// A read-only walk over tokens [begin, end) of one line.
 class Cursor {

@@ -33,9 +33,6 @@ namespace {
 
 constexpr char kMagic[4] = {'F', 'V', 'M', 'C'};
 constexpr size_t kHeaderSize = 16;
-// Deepest nesting of sub-chunks, and of Array/Hash/Ref inside one constant, that the
-// format accepts; bounds the reader's recursion on hostile input.
-constexpr size_t kMaxNesting = 64;
 
 // Minimum encoded sizes, used to reject counts that cannot fit in the remaining bytes
 // before anything is allocated.

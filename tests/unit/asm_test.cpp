@@ -710,13 +710,13 @@ TEST_F(AsmLoadFile, MissingFileIsADiagnosticAtLineZero) {
   LoadResult r = load_chunk_file(path);
   ASSERT_FALSE(r.ok());
   ASSERT_EQ(r.diagnostics.size(), 1u);
-  EXPECT_EQ(r.message(), path + ":0: cannot read: " + std::strerror(ENOENT));
+  EXPECT_EQ(r.message(), path + ": cannot read: " + std::strerror(ENOENT));
 }
 
 TEST_F(AsmLoadFile, DirectoryIsUnreadable) {
   LoadResult r = load_chunk_file(dir_.string());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.message(), dir_.string() + ":0: cannot read: " + std::strerror(EISDIR));
+  EXPECT_EQ(r.message(), dir_.string() + ": cannot read: " + std::strerror(EISDIR));
 }
 
 TEST_F(AsmLoadFile, TextIsAssembledWithThePathInDiagnostics) {

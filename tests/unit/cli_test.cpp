@@ -441,6 +441,77 @@ TEST_F(CliTest, VerifyRejectsJumpPastEndWithLine) {
   EXPECT_NE(r.err.find(p + ":2:"), std::string::npos) << r.err;
 }
 
+// -- Reference JSON (issue 3) ----------------------------------------------------------
+
+TEST_F(CliTest, AsmFormatJsonWritesReferenceJsonThatRunsVerifiesAndDisassembles) {
+  std::string p = program("j.fasm", "LoadConst \"from json\"\nPrintLn 1\nLoadInt 4\nSetStatus\n");
+  ToolRun a = run_tool({"asm", "--format=json", p});
+  EXPECT_EQ(a.status, 0) << a.err;
+  EXPECT_EQ(a.err, "");
+  std::string json = path("j.json");
+  ASSERT_TRUE(std::filesystem::exists(json));
+  std::string text = read_file(json);
+  EXPECT_NE(text.find("{\"LoadConst\":0}"), std::string::npos) << text;
+  EXPECT_NE(text.find("{\"Str\":\"from json\"}"), std::string::npos) << text;
+  ToolRun r = run_tool({"run", json});
+  EXPECT_EQ(r.status, 4);
+  EXPECT_EQ(r.out, "from json\n");
+  ToolRun v = run_tool({"verify", json});
+  EXPECT_EQ(v.status, 0) << v.err;
+  EXPECT_EQ(v.out, json + ": ok (4 ops, 1 constants, 0 names, 0 sub-chunks)\n");
+  EXPECT_EQ(run_tool({"disasm", json}).out, run_tool({"disasm", p}).out);
+}
+
+TEST_F(CliTest, AsmFormatJsonOfFvcAndBackKeepsTheProgram) {
+  std::string p = program("k.fasm", "LoadFloat 2.5\nLoadInt 4\nMul\nPrintLn 1\n");
+  ASSERT_EQ(run_tool({"asm", p}).status, 0);
+  ASSERT_EQ(run_tool({"asm", "--format", "json", path("k.fvc"), "-o", path("k2.json")}).status, 0);
+  ASSERT_EQ(run_tool({"asm", path("k2.json"), "-o", path("k3.fvc")}).status, 0);
+  EXPECT_EQ(read_file(path("k3.fvc")), read_file(path("k.fvc")));
+  EXPECT_EQ(run_tool({"run", path("k2.json")}).out, "10\n");
+}
+
+TEST_F(CliTest, AsmFormatJsonWarnsOnNanAndStrictRefusesIt) {
+  std::string p = program("n.fasm", "LoadFloat nan\nPrintLn 1\n");
+  ToolRun a = run_tool({"asm", "--format=json", p});
+  EXPECT_EQ(a.status, 0) << a.err;
+  EXPECT_TRUE(starts_with(a.err, "fusevm: warning: " + p + ":1: ops[0] (LoadFloat): NaN written as null"))
+      << a.err;
+  EXPECT_NE(read_file(path("n.json")).find("{\"LoadFloat\":null}"), std::string::npos);
+  EXPECT_EQ(run_tool({"run", path("n.json")}).out, "NaN\n");
+
+  std::filesystem::remove(path("n.json"));
+  ToolRun s = run_tool({"asm", "--format=json", "--strict", p});
+  EXPECT_EQ(s.status, 2);
+  EXPECT_NE(s.err.find("NaN cannot be written as JSON (strict)"), std::string::npos) << s.err;
+  EXPECT_FALSE(std::filesystem::exists(path("n.json")));
+}
+
+TEST_F(CliTest, AsmRejectsUnknownFormat) {
+  std::string p = program("u.fasm", "Nop\n");
+  ToolRun r = run_tool({"asm", "--format=yaml", p});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--format"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, BadJsonExitsTwoWithFileLineMessageForEverySubcommand) {
+  std::string p = program("bad.json", "{\n  \"ops\": [\n    {\"LoadInt\": 1},\n    \"Fooo\"\n  ]\n}\n");
+  for (const char* sub : {"run", "verify", "disasm", "asm"}) {
+    ToolRun r = run_tool({sub, p});
+    EXPECT_EQ(r.status, 2) << sub;
+    EXPECT_EQ(r.out, "") << sub;
+    EXPECT_EQ(r.err, p + ":4: ops[1]: unknown op \"Fooo\"\n") << sub;
+  }
+  std::string syntax = program("syntax.json", "{\"ops\": [\"Nop\",]}");
+  ToolRun r = run_tool({"run", syntax});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(starts_with(r.err, syntax + ":1: JSON syntax error")) << r.err;
+  std::string range = program("range.json", "{\"ops\": [{\"GetVar\": 70000}]}");
+  ToolRun rr = run_tool({"verify", range});
+  EXPECT_EQ(rr.status, 2);
+  EXPECT_NE(rr.err.find("70000 is out of range for u16 (0..65535)"), std::string::npos) << rr.err;
+}
+
 TEST_F(CliTest, ExamplesRunCleanly) {
   for (const char* name : {"hello.fasm", "demo.fasm"}) {
     std::string file = std::string(FUSEVM_SOURCE_DIR) + "/examples/" + name;

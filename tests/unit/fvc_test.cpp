@@ -262,7 +262,7 @@ TEST(Fvc, BadMagicIsRejectedAtOffsetZero) {
   Bytes img = write_fvc(Chunk{});
   img[0] = 'X';
   Diagnostic d = only_error(read_fvc(img, "f.fvc"));
-  EXPECT_EQ(d.to_string(), "f.fvc:0: bad magic: not a .fvc file");
+  EXPECT_EQ(d.to_string(), "f.fvc: bad magic: not a .fvc file");
 }
 
 TEST(Fvc, TruncatedHeaderIsRejected) {

@@ -24,13 +24,24 @@ struct RunOptions {
 
 /// Load, run and report; returns the process exit status.
 int run_command(const RunOptions& options);
-/// Assemble `input` to a .fvc file at `output` ("-" = stdout); returns the exit status.
-int asm_command(const std::string& input, const std::string& output);
+/// Output formats of `fusevm asm`.
+enum class AsmFormat { Fvc, Json };
+
+/// What `fusevm asm` was asked to do.
+struct AsmOptions {
+  std::string input;                ///< program to load (any format)
+  std::string output;               ///< "" = input with the format's extension, "-" = stdout
+  AsmFormat format = AsmFormat::Fvc;  ///< binary .fvc or the reference's JSON
+  bool strict = false;              ///< JSON: refuse NaN/inf instead of writing null
+};
+
+/// Write `input` as .fvc or reference JSON; returns the exit status.
+int asm_command(const AsmOptions& options);
 /// Disassemble `input` to `output` ("" or "-" = stdout); returns the exit status.
 int disasm_command(const std::string& input, const std::string& output);
 /// Load and verify `input`, printing a one-line summary; returns the exit status.
 int verify_command(const std::string& input);
-/// The default `asm` output path: `input` with its extension replaced by ".fvc".
-std::string default_fvc_path(const std::string& input);
+/// The default `asm` output path: `input` with its extension replaced by `ext` (".fvc").
+std::string default_output_path(const std::string& input, const std::string& ext);
 
 }  // namespace fusevm::tool

@@ -2,6 +2,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <exception>
 #include <new>
 #include <string>
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   app.failure_message(failure_message);
 
   fusevm::tool::RunOptions run_options;
-  CLI::App* run = app.add_subcommand("run", "Run a program (.fasm or .fvc, detected by content)");
+  CLI::App* run = app.add_subcommand("run", "Run a program (.fasm, .fvc or reference .json, detected by content)");
   run->add_option("file", run_options.file, "Program to run")->required();
   run->add_option("args", run_options.args, "Values for the global ARGV (after --)");
   run->add_flag("--time", run_options.time, "Report load, compile and run times on stderr");
@@ -70,20 +71,27 @@ int main(int argc, char** argv) {
   add_count_option(run, "--fuel", limits.fuel, "Most ops executed (0 = unlimited)");
   run->footer("Exit status: the program's status (0-255), 1 for a runtime error, 2 for bad input.");
 
-  std::string asm_input, asm_output;
-  CLI::App* assemble = app.add_subcommand("asm", "Assemble a .fasm file into a binary .fvc file");
-  assemble->add_option("file", asm_input, "Input program")->required();
-  assemble->add_option("-o,--output", asm_output,
-                       "Output file (default: the input with extension .fvc; - = stdout)");
+  fusevm::tool::AsmOptions asm_options;
+  CLI::App* assemble =
+      app.add_subcommand("asm", "Write a program (.fasm, .fvc or .json) as binary .fvc or reference JSON");
+  assemble->add_option("file", asm_options.input, "Input program")->required();
+  assemble->add_option("-o,--output", asm_options.output,
+                       "Output file (default: the input with extension .fvc or .json; - = stdout)");
+  const std::map<std::string, fusevm::tool::AsmFormat> formats{
+      {"fvc", fusevm::tool::AsmFormat::Fvc}, {"json", fusevm::tool::AsmFormat::Json}};
+  assemble->add_option("--format", asm_options.format, "Output format: fvc (default) or json")
+      ->transform(CLI::CheckedTransformer(formats, CLI::ignore_case));
+  assemble->add_flag("--strict", asm_options.strict,
+                     "JSON: refuse NaN and infinities instead of writing null with a warning");
 
   std::string disasm_input, disasm_output;
   CLI::App* disasm = app.add_subcommand("disasm", "Print a program as .fasm text");
-  disasm->add_option("file", disasm_input, "Input program (.fasm or .fvc)")->required();
+  disasm->add_option("file", disasm_input, "Input program (.fasm, .fvc or .json)")->required();
   disasm->add_option("-o,--output", disasm_output, "Output file (default: stdout)");
 
   std::string verify_input;
   CLI::App* verify = app.add_subcommand("verify", "Check that a program loads and verifies");
-  verify->add_option("file", verify_input, "Input program (.fasm or .fvc)")->required();
+  verify->add_option("file", verify_input, "Input program (.fasm, .fvc or .json)")->required();
 
   try {
     app.parse(argc, argv);
@@ -94,7 +102,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*run) return fusevm::tool::run_command(run_options);
-    if (*assemble) return fusevm::tool::asm_command(asm_input, asm_output);
+    if (*assemble) return fusevm::tool::asm_command(asm_options);
     if (*disasm) return fusevm::tool::disasm_command(disasm_input, disasm_output);
     if (*verify) return fusevm::tool::verify_command(verify_input);
   } catch (const std::bad_alloc&) {

@@ -75,7 +75,7 @@ int report_load_failure(const LoadResult& result, const std::string& file) {
     text += d.to_string();
     text.push_back('\n');
   }
-  if (text.empty()) text = file + ":0: cannot load the program\n";
+  if (text.empty()) text = file + ": cannot load the program\n";
   std::fwrite(text.data(), 1, text.size(), stderr);
   return kExitBadInput;
 }
