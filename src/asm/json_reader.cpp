@@ -6,6 +6,7 @@
 #include <string>
 
 #include "asm/json_tree.hpp"
+#include "core/verify_located.hpp"
 #include "fusevm/asm.hpp"
 
 namespace fusevm {
@@ -38,12 +39,14 @@ bool is_integer_literal(const Node& n) {
 
 uint64_t unsigned_in(const Node& n, const std::string& path, uint64_t max, std::string_view type) {
   std::string range = " is out of range for " + std::string(type) + " (0.." + std::to_string(max) + ")";
-  if (n.kind == Node::Kind::UInt) {
-    if (n.uint_value > max) fail(n, path, std::to_string(n.uint_value) + range);
+  if (n.kind == Node::Kind::UInt && n.text.rfind('-', 0) != 0) {
+    if (n.uint_value > max) fail(n, path, n.text + range);
     return n.uint_value;
   }
-  if (n.kind == Node::Kind::Int) fail(n, path, std::to_string(n.int_value) + range);
-  if (is_integer_literal(n)) fail(n, path, n.text + range);
+  // "-0" arrives as an integer 0; serde_json reads it as a float, so no unsigned takes it.
+  if (n.kind == Node::Kind::Int || n.kind == Node::Kind::UInt || is_integer_literal(n)) {
+    fail(n, path, n.text + range);
+  }
   fail(n, path, "expected an integer (" + std::string(type) + "), got " + std::string(n.describe()));
 }
 
@@ -52,11 +55,11 @@ int64_t signed_in(const Node& n, const std::string& path, int64_t min, int64_t m
   std::string range = " is out of range for " + std::string(type) + " (" + std::to_string(min) +
                       ".." + std::to_string(max) + ")";
   if (n.kind == Node::Kind::UInt) {
-    if (n.uint_value > static_cast<uint64_t>(max)) fail(n, path, std::to_string(n.uint_value) + range);
+    if (n.uint_value > static_cast<uint64_t>(max)) fail(n, path, n.text + range);
     return static_cast<int64_t>(n.uint_value);
   }
   if (n.kind == Node::Kind::Int) {
-    if (n.int_value < min || n.int_value > max) fail(n, path, std::to_string(n.int_value) + range);
+    if (n.int_value < min || n.int_value > max) fail(n, path, n.text + range);
     return n.int_value;
   }
   if (is_integer_literal(n)) fail(n, path, n.text + range);
@@ -67,8 +70,10 @@ int64_t signed_in(const Node& n, const std::string& path, int64_t min, int64_t m
 double float_of(const Node& n, const std::string& path) {
   switch (n.kind) {
     case Node::Kind::Null: return std::numeric_limits<double>::quiet_NaN();
-    case Node::Kind::Int: return static_cast<double>(n.int_value);
-    case Node::Kind::UInt: return static_cast<double>(n.uint_value);
+    // nlohmann hands "-0" over as the integer 0; serde_json reads it as -0.0.
+    case Node::Kind::Int: case Node::Kind::UInt:
+      if (n.text.rfind('-', 0) == 0 && n.int_value == 0 && n.uint_value == 0) return -0.0;
+      return n.kind == Node::Kind::Int ? static_cast<double>(n.int_value) : static_cast<double>(n.uint_value);
     case Node::Kind::Float: return n.float_value;
     default: fail(n, path, "expected a number (f64), got " + std::string(n.describe()));
   }
@@ -145,7 +150,8 @@ Op read_op(const Node& n, const std::string& path) {
   if (!payload) fail(n, where, expected);
   if (payload->kind != Node::Kind::Array) fail(*payload, where, expected + ", got " + std::string(payload->describe()));
   if (payload->items.size() != info.num_operands) {
-    fail(*payload, where, expected + ", got " + std::to_string(payload->items.size()) + " operands");
+    size_t got = payload->items.size();
+    fail(*payload, where, expected + ", got " + std::to_string(got) + (got == 1 ? " operand" : " operands"));
   }
   for (size_t k = 0; k < info.num_operands; ++k) {
     std::string operand = where + " operand " + std::to_string(k + 1) + " (" + std::string(info.operand_names[k]) + ")";
@@ -154,7 +160,9 @@ Op read_op(const Node& n, const std::string& path) {
   return op;
 }
 
-Value read_value(const Node& n, const std::string& path, size_t depth) {
+// `root` names the constant (constants[3]) for the nesting error, whose full path would
+// repeat a component 64 times.
+Value read_value(const Node& n, const std::string& path, size_t depth, const std::string& root) {
   auto [tag, payload] = variant(n, path, "a value");
   if (!payload) {
     if (tag == "Undef") return Value();
@@ -163,7 +171,7 @@ Value read_value(const Node& n, const std::string& path, size_t depth) {
   const Node& p = *payload;
   std::string where = path + " (" + std::string(tag) + ")";
   auto enter = [&] {
-    if (depth >= kMaxNesting) fail(n, path, "constant nested deeper than " + std::to_string(kMaxNesting));
+    if (depth >= kMaxNesting) fail(n, root, "constant nested deeper than " + std::to_string(kMaxNesting));
   };
   if (tag == "Bool") {
     if (p.kind != Node::Kind::Bool) fail(p, where, "expected true or false, got " + std::string(p.describe()));
@@ -185,7 +193,7 @@ Value read_value(const Node& n, const std::string& path, size_t depth) {
     ValueArray items;
     const std::vector<Node>& elems = array_of(p, where);
     items.reserve(elems.size());
-    for (size_t i = 0; i < elems.size(); ++i) items.push_back(read_value(elems[i], at(where, i), depth + 1));
+    for (size_t i = 0; i < elems.size(); ++i) items.push_back(read_value(elems[i], at(where, i), depth + 1, root));
     return Value::Array(std::move(items));
   }
   if (tag == "Hash") {
@@ -195,13 +203,13 @@ Value read_value(const Node& n, const std::string& path, size_t depth) {
     for (size_t i = 0; i < p.items.size(); ++i) {
       std::string key_path = where + "[" + quoted(p.keys[i]) + "]";
       if (map.contains(p.keys[i])) fail(p.items[i], key_path, "duplicate key");
-      map.insert_or_assign(p.keys[i], read_value(p.items[i], key_path, depth + 1));
+      map.insert_or_assign(p.keys[i], read_value(p.items[i], key_path, depth + 1, root));
     }
     return Value::Hash(std::move(map));
   }
   if (tag == "Ref") {
     enter();
-    return Value::Ref(read_value(p, where, depth + 1));
+    return Value::Ref(read_value(p, where, depth + 1, root));
   }
   fail(n, path, "unknown value kind " + quoted(tag));
 }
@@ -215,15 +223,14 @@ std::pair<uint64_t, uint64_t> read_pair(const Node& n, const std::string& path, 
           unsigned_in(items[1], path + "[1]", std::numeric_limits<uint64_t>::max(), "usize")};
 }
 
-// The JSON line of every op, per chunk, so verify() can point into the JSON file.
-struct OpLines {
-  std::vector<uint32_t> lines;
-  std::vector<OpLines> subs;
-};
-
-Chunk read_chunk(const Node& n, const std::string& path, size_t depth, OpLines& op_lines) {
-  if (depth > kMaxNesting) fail(n, path, "sub-chunks nested deeper than " + std::to_string(kMaxNesting));
-  if (n.kind != Node::Kind::Object) fail(n, path, "expected a chunk object, got " + std::string(n.describe()));
+// `where` collects the JSON line of every op, sub entry and block range, so the verifier
+// points into the JSON file rather than at the frontend's own source lines.
+Chunk read_chunk(const Node& n, const std::string& path, size_t depth, ChunkLocations& where) {
+  if (depth > kMaxNesting) fail(n, "sub_chunks", "sub-chunks nested deeper than " + std::to_string(kMaxNesting));
+  if (n.kind != Node::Kind::Object) {
+    fail(n, path.empty() ? "chunk" : path, "expected a chunk object, got " + std::string(n.describe()));
+  }
+  where.chunk = n.line;
   Chunk c;
   bool has_ops = false;
   std::string base = path.empty() ? "" : path + ".";
@@ -240,15 +247,16 @@ Chunk read_chunk(const Node& n, const std::string& path, size_t depth, OpLines& 
       c.ops.reserve(ops.size());
       for (size_t i = 0; i < ops.size(); ++i) {
         c.ops.push_back(read_op(ops[i], at(field, i)));
-        op_lines.lines.push_back(ops[i].line);
+        where.ops.push_back(ops[i].line);
       }
     } else if (key == "constants") {
       const std::vector<Node>& items = array_of(v, field);
-      for (size_t i = 0; i < items.size(); ++i) c.constants.push_back(read_value(items[i], at(field, i), 0));
+      for (size_t i = 0; i < items.size(); ++i) c.constants.push_back(read_value(items[i], at(field, i), 0, at(field, i)));
     } else if (key == "names") {
       const std::vector<Node>& items = array_of(v, field);
       for (size_t i = 0; i < items.size(); ++i) c.names.push_back(string_of(items[i], at(field, i)));
     } else if (key == "lines") {
+      where.lines_field = v.line;
       const std::vector<Node>& items = array_of(v, field);
       for (size_t i = 0; i < items.size(); ++i) {
         c.lines.push_back(static_cast<uint32_t>(unsigned_in(items[i], at(field, i), 0xffffffff, "u32")));
@@ -257,18 +265,20 @@ Chunk read_chunk(const Node& n, const std::string& path, size_t depth, OpLines& 
       const std::vector<Node>& items = array_of(v, field);
       for (size_t i = 0; i < items.size(); ++i) {
         auto [name, ip] = read_pair(items[i], at(field, i), 0xffff, "u16");
+        where.sub_entries.push_back(items[i].line);
         c.sub_entries.emplace_back(static_cast<uint16_t>(name), ip);
       }
     } else if (key == "block_ranges") {
       const std::vector<Node>& items = array_of(v, field);
       for (size_t i = 0; i < items.size(); ++i) {
         c.block_ranges.push_back(read_pair(items[i], at(field, i), std::numeric_limits<uint64_t>::max(), "usize"));
+        where.block_ranges.push_back(items[i].line);
       }
     } else if (key == "sub_chunks") {
       const std::vector<Node>& items = array_of(v, field);
       for (size_t i = 0; i < items.size(); ++i) {
-        op_lines.subs.emplace_back();
-        c.sub_chunks.push_back(read_chunk(items[i], at(field, i), depth + 1, op_lines.subs.back()));
+        where.subs.emplace_back();
+        c.sub_chunks.push_back(read_chunk(items[i], at(field, i), depth + 1, where.subs.back()));
       }
     } else if (key == "source") {
       c.source = string_of(v, field);
@@ -291,25 +301,6 @@ void hash_all(Chunk& c) {
   for (Chunk& s : c.sub_chunks) hash_all(s);
 }
 
-// A copy of `c` whose lines are the JSON lines of its ops, so verify() reports findings
-// at the op's place in the file. A chunk whose own `lines` is inconsistent keeps it, so
-// the verifier still reports that.
-Chunk with_json_lines(const Chunk& c, const OpLines& op_lines) {
-  Chunk shadow;
-  shadow.ops = c.ops;
-  shadow.constants = c.constants;
-  shadow.names = c.names;
-  shadow.sub_entries = c.sub_entries;
-  shadow.block_ranges = c.block_ranges;
-  shadow.source = c.source;
-  bool lines_ok = c.lines.empty() || c.lines.size() == c.ops.size();
-  shadow.lines = lines_ok ? op_lines.lines : c.lines;
-  for (size_t k = 0; k < c.sub_chunks.size(); ++k) {
-    shadow.sub_chunks.push_back(with_json_lines(c.sub_chunks[k], op_lines.subs[k]));
-  }
-  return shadow;
-}
-
 }  // namespace
 
 LoadResult chunk_from_reference_json(std::string_view text, std::string_view file) {
@@ -321,9 +312,9 @@ LoadResult chunk_from_reference_json(std::string_view text, std::string_view fil
     return result;
   }
   try {
-    OpLines op_lines;
-    Chunk chunk = read_chunk(parsed.root, "", 0, op_lines);
-    result.diagnostics = verify(with_json_lines(chunk, op_lines), name);
+    ChunkLocations where;
+    Chunk chunk = read_chunk(parsed.root, "", 0, where);
+    result.diagnostics = verify_located(chunk, name, where);
     if (!result.diagnostics.empty()) return result;
     hash_all(chunk);
     result.chunk = std::move(chunk);

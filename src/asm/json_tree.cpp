@@ -14,9 +14,17 @@ namespace {
 // Where the parser is. nlohmann reads one character ahead only after a number, and that
 // character may be a newline, so a value's line is the line of the last non-blank
 // character consumed when its SAX event fires, not the current line.
+// Numbers keep their literal text, which nlohmann's integer events do not pass on
+// ("-0" must read as -0.0 where a float is expected, as serde_json reads it): the tracker
+// collects each run of non-delimiter bytes; a number's run is either current (at the end
+// of input) or just finished by the delimiter nlohmann read ahead.
 struct LineTracker {
   uint32_t line = 1;
   uint32_t token_line = 1;
+  std::string run;
+  std::string last_run;
+
+  std::string number_text() const { return run.empty() ? last_run : run; }
 };
 
 // Input iterator over the text that advances the tracker as nlohmann consumes bytes.
@@ -32,10 +40,16 @@ class CountingIterator {
   const char& operator*() const { return *p_; }
   CountingIterator& operator++() {
     char c = *p_++;
-    if (c == '\n') {
-      ++t_->line;
-    } else if (c != ' ' && c != '\t' && c != '\r') {
-      t_->token_line = t_->line;
+    bool blank = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    if (c == '\n') ++t_->line;
+    if (!blank) t_->token_line = t_->line;
+    bool delimiter = blank || c == ',' || c == ':' || c == '[' || c == ']' || c == '{' ||
+                     c == '}' || c == '"';
+    if (delimiter) {
+      if (!t_->run.empty()) t_->last_run = std::move(t_->run);
+      t_->run.clear();
+    } else if (t_->run.size() < 64) {  // a number longer than this is out of range anyway
+      t_->run.push_back(c);
     }
     return *this;
   }
@@ -72,12 +86,14 @@ class TreeBuilder : public nlohmann::json_sax<nlohmann::json> {
     Node n;
     n.kind = Node::Kind::Int;
     n.int_value = v;
+    n.text = t_.number_text();
     return add(std::move(n));
   }
   bool number_unsigned(number_unsigned_t v) override {
     Node n;
     n.kind = Node::Kind::UInt;
     n.uint_value = v;
+    n.text = t_.number_text();
     return add(std::move(n));
   }
   bool number_float(number_float_t v, const string_t& s) override {
@@ -103,9 +119,15 @@ class TreeBuilder : public nlohmann::json_sax<nlohmann::json> {
   bool start_array(std::size_t) override { return open(Node::Kind::Array); }
   bool end_array() override { return close(); }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
-    // nlohmann's text reads "[json.exception.parse_error.101] parse error at line L,
-    // column C: REASON"; the line is ours, the reason is what a reader needs.
+    // nlohmann's texts read "[json.exception.parse_error.101] parse error at line L,
+    // column C: REASON" or "[json.exception.out_of_range.406] number overflow parsing
+    // '1e400'"; the line is ours, the tag is noise, the reason is what a reader needs.
     std::string what = ex.what();
+    size_t tag_end = what.find("] ");
+    if (what.rfind("[json.exception.", 0) == 0 && tag_end != std::string::npos) what.erase(0, tag_end + 2);
+    if (dynamic_cast<const nlohmann::detail::out_of_range*>(&ex) != nullptr) {
+      return fail("JSON number out of range: " + what);
+    }
     size_t colon = what.find(": ");
     std::string reason = colon == std::string::npos ? what : what.substr(colon + 2);
     size_t column = what.find("column ");

@@ -20,7 +20,7 @@ struct Node {
   int64_t int_value = 0;          ///< Int (negative numbers)
   uint64_t uint_value = 0;        ///< UInt (non-negative numbers)
   double float_value = 0;         ///< Float
-  std::string text;               ///< String, or the literal text of a Float
+  std::string text;               ///< String, or a number's literal text (e.g. "-0", "1e5")
   std::vector<Node> items;        ///< Array elements, or Object member values
   std::vector<std::string> keys;  ///< Object member keys, parallel to items
 

@@ -58,10 +58,15 @@ LoadResult load_chunk_file(const std::string& path) {
   }
   if (is_fvc(bytes)) return read_fvc(bytes, path);
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  // A .fasm file never starts with `{` (a statement starts with a mnemonic, a label, a
-  // directive or a comment), so a leading brace after blanks means reference JSON.
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && text[first] == '{') return chunk_from_reference_json(text, path);
+  // A .fasm statement starts with a mnemonic, a label, a directive or a comment, never
+  // with `{` or `[`, so either after blanks (and an optional UTF-8 byte-order mark, which
+  // JSON editors write) means reference JSON; `[` loads as JSON to be told it must be an
+  // object rather than fail as assembly.
+  std::string_view body = text.substr(text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0);
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (body[first] == '{' || body[first] == '[')) {
+    return chunk_from_reference_json(text, path);
+  }
   return assemble(text, path);
 }
 

@@ -298,7 +298,7 @@ TEST(JsonInterop, StructuralErrorsNameTheLineAndPath) {
   EXPECT_EQ(load_error(R"({"ops": [{"LoadInt": 1.5}]})"), "t.json:1: ops[0] (LoadInt): expected an integer (i64), got a number");
   EXPECT_EQ(load_error(R"({"ops": [{"LoadInt": "1"}]})"), "t.json:1: ops[0] (LoadInt): expected an integer (i64), got a string");
   EXPECT_EQ(load_error(R"({"ops": [{"Call": [1]}]})"),
-            "t.json:1: ops[0] (Call): takes 2 operands; write it as {\"Call\": [name, argc]}, got 1 operands");
+            "t.json:1: ops[0] (Call): takes 2 operands; write it as {\"Call\": [name, argc]}, got 1 operand");
   EXPECT_EQ(load_error(R"({"ops": [{"Call": 1}]})"),
             "t.json:1: ops[0] (Call): takes 2 operands; write it as {\"Call\": [name, argc]}, got an integer");
   EXPECT_EQ(load_error(R"({"ops": ["LoadInt"]})"),
@@ -317,9 +317,44 @@ TEST(JsonInterop, StructuralErrorsNameTheLineAndPath) {
   EXPECT_NE(load_error(R"({"ops": [], "opz": []})").find("opz: unknown chunk field \"opz\""), std::string::npos);
   EXPECT_EQ(load_error(R"({"ops": [], "sub_entries": [[0]]})"),
             "t.json:1: sub_entries[0]: expected a pair [a, b], got 1 elements");
-  EXPECT_EQ(load_error(R"(["Nop"])"), "t.json:1: : expected a chunk object, got an array");
+  EXPECT_EQ(load_error(R"(["Nop"])"), "t.json:1: chunk: expected a chunk object, got an array");
   EXPECT_EQ(load_error(R"({"ops": [], "sub_chunks": [{"ops": [{"Foo": 1}]}]})"),
             "t.json:1: sub_chunks[0].ops[0]: unknown op \"Foo\"");
+}
+
+TEST(JsonInterop, NegativeZeroReadsAsNegativeZeroWhereAFloatIsExpected) {
+  // serde_json reads `-0` as -0.0; nlohmann reports it as the integer 0.
+  Chunk c = load_ok(R"({"ops": [{"LoadFloat": -0}, {"LoadInt": -0}], "constants": [{"Float": -0}]})");
+  EXPECT_EQ(bits(c.ops[0].imm_float()), bits(-0.0));
+  EXPECT_EQ(bits(c.constants[0].as_float()), bits(-0.0));
+  EXPECT_EQ(c.ops[1].imm_int(), 0);
+  EXPECT_EQ(load_error(R"({"ops": [{"GetSlot": -0}]})"),
+            "t.json:1: ops[0] (GetSlot): -0 is out of range for u16 (0..65535)");
+}
+
+TEST(JsonInterop, NumberOverflowIsReportedWithoutLibraryNoise) {
+  EXPECT_EQ(load_error("{\"ops\": [],\n \"constants\": [{\"Float\": 1e400}]}"),
+            "t.json:2: JSON number out of range: number overflow parsing '1e400'");
+}
+
+TEST(JsonInterop, ChunkLevelVerifierFindingsPointAtTheirEntries) {
+  std::string text = "{\"ops\": [\"Nop\"],\n \"block_ranges\": [\n  [0, 1],\n  [0, 9]],\n \"names\": [\"f\"],"
+                     "\n \"sub_entries\": [[0, 5]],\n \"lines\": [1, 2]}";
+  LoadResult r = chunk_from_reference_json(text, "t.json");
+  ASSERT_FALSE(r.ok());
+  std::string m = r.message();
+  EXPECT_NE(m.find("t.json:4: block range 1: end 9 past end"), std::string::npos) << m;
+  EXPECT_NE(m.find("t.json:6: sub entry 0: entry 5 past end"), std::string::npos) << m;
+  EXPECT_NE(m.find("t.json:7: lines has 2 entries"), std::string::npos) << m;
+}
+
+TEST(JsonInterop, NestingErrorsNameTheConstantNotEveryLevel) {
+  std::string deep = R"({"ops": [], "constants": ["Undef", )";
+  for (int i = 0; i < 70; ++i) deep += R"({"Array": [)";
+  deep += "\"Undef\"";
+  for (int i = 0; i < 70; ++i) deep += "]}";
+  deep += "]}";
+  EXPECT_EQ(load_error(deep), "t.json:1: constants[1]: constant nested deeper than 64");
 }
 
 TEST(JsonInterop, VerifierFindingsPointAtTheOpsLineInTheJson) {
@@ -346,6 +381,20 @@ TEST(JsonInterop, HostileNestingIsRefusedWithoutExhaustingTheStack) {
   deep_chunk += R"({"ops": []})";
   for (int i = 0; i < 66; ++i) deep_chunk += "]}";
   EXPECT_NE(load_error(deep_chunk).find("sub-chunks nested deeper than 64"), std::string::npos);
+}
+
+TEST(JsonInterop, LoadChunkFileDetectsJsonAfterAByteOrderMarkAndArraysToo) {
+  std::string dir = (std::filesystem::temp_directory_path() / "fusevm_json_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  {
+    std::ofstream(dir + "/bom.json") << "\xEF\xBB\xBF{\"ops\": [\"Nop\"]}";
+    std::ofstream(dir + "/array.json") << "  [\"Nop\"]";
+  }
+  LoadResult bom = load_chunk_file(dir + "/bom.json");
+  EXPECT_TRUE(bom.ok()) << bom.message();
+  LoadResult array = load_chunk_file(dir + "/array.json");
+  EXPECT_EQ(array.message(), dir + "/array.json:1: chunk: expected a chunk object, got an array");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(JsonInterop, LoadChunkFileDetectsJsonByLeadingBrace) {
