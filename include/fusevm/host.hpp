@@ -13,7 +13,7 @@
 
 namespace fusevm {
 
-/// What the VM does after subshell_begin() or pipeline_stage().
+/// What the VM does after subshell_begin(), pipeline_begin() or pipeline_stage().
 enum class HostAction : uint8_t {
   Continue,           ///< run the following code in this process
   SkipToMatchingEnd,  ///< skip it: past the matching SubshellEnd, or to the next
@@ -40,6 +40,10 @@ class HostContext {
   /// Flush the VM's output sink.
   void flush_output() { vm_.flush_output(); }
   /// Run `chunk` on a child VM sharing builtins, handlers, host, output and limits.
+  /// The child sees the caller's variables: before the run, every name of `chunk`'s
+  /// pool that is also in the caller's pool (first match) takes the caller's global of
+  /// that name; after the run those globals are written back, so `$(echo $x)` and trap
+  /// handlers read and set the shell's variables. Other child globals start Undef.
   VMResult run_chunk(const Chunk& chunk);
 
  private:
@@ -78,8 +82,9 @@ class ShellHost {
   virtual void heredoc(HostContext& cx, const std::string& content);
   /// Here-string (default: nothing).
   virtual void herestring(HostContext& cx, const std::string& content);
-  /// Start an n-stage pipeline (default: nothing).
-  virtual void pipeline_begin(HostContext& cx, uint8_t n);
+  /// Start an n-stage pipeline; the result applies to the first stage's code, as for
+  /// pipeline_stage() (default: Continue).
+  virtual HostAction pipeline_begin(HostContext& cx, uint8_t n);
   /// Boundary between stages (default: Continue).
   virtual HostAction pipeline_stage(HostContext& cx);
   /// End of the pipeline: its status (default: 0).
@@ -109,6 +114,10 @@ class ShellHost {
   virtual bool str_match(HostContext& cx, const std::string& s, const std::string& pattern);
   /// Regex match (default: false).
   virtual bool regex_match(HostContext& cx, const std::string& s, const std::string& re);
+  /// run() or an outermost call() of a VM using this host is about to return `result`
+  /// (default: nothing). A forking host ends a forked child here, so the child never
+  /// returns into the embedding program.
+  virtual void run_finished(HostContext& cx, const VMResult& result);
 };
 
 // -- The VM's own shell behaviours, shared by the no-host path and the defaults ----

@@ -43,7 +43,7 @@ void ShellHost::heredoc(HostContext&, const std::string&) {}
 
 void ShellHost::herestring(HostContext&, const std::string&) {}
 
-void ShellHost::pipeline_begin(HostContext&, uint8_t) {}
+HostAction ShellHost::pipeline_begin(HostContext&, uint8_t) { return HostAction::Continue; }
 
 HostAction ShellHost::pipeline_stage(HostContext&) { return HostAction::Continue; }
 
@@ -83,5 +83,7 @@ bool ShellHost::str_match(HostContext&, const std::string& s, const std::string&
 bool ShellHost::regex_match(HostContext&, const std::string&, const std::string&) {
   return false;
 }
+
+void ShellHost::run_finished(HostContext&, const VMResult&) {}
 
 }  // namespace fusevm

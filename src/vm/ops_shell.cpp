@@ -53,8 +53,8 @@ uint64_t after_matching_subshell_end(const Chunk& c, uint64_t at) {
   return c.ops.size();
 }
 
-// Index of the next PipelineStage or PipelineEnd of the pipeline whose stage boundary
-// is at `at` (nested pipelines skipped).
+// Index of the next PipelineStage or PipelineEnd of the pipeline whose PipelineBegin or
+// stage boundary is at `at` (nested pipelines skipped).
 uint64_t next_pipeline_boundary(const Chunk& c, uint64_t at) {
   int depth = 0;
   for (uint64_t k = at + 1; k < c.ops.size(); ++k) {
@@ -174,10 +174,18 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       st.last_status = s;
       return push_or_fail(Value::Status(s));
     }
-    case OpCode::PipelineBegin:
-      if (host && !host_call(st, "pipeline_begin", [&] { host->pipeline_begin(cx, static_cast<uint8_t>(in.a)); }))
+    case OpCode::PipelineBegin: {
+      // A forking host forks the first stage here: the child continues into the stage's
+      // code, the parent skips to the stage's end boundary.
+      HostAction a = HostAction::Continue;
+      if (host && !host_call(st, "pipeline_begin", [&] { a = host->pipeline_begin(cx, static_cast<uint8_t>(in.a)); }))
         return OpStatus::Error;
+      if (a == HostAction::SkipToMatchingEnd) {
+        st.ip = next_pipeline_boundary(chunk, op_ip);
+        return OpStatus::Jumped;
+      }
       return OpStatus::Next;
+    }
     case OpCode::PipelineStage: {
       HostAction a = HostAction::Continue;
       if (host && !host_call(st, "pipeline_stage", [&] { a = host->pipeline_stage(cx); }))

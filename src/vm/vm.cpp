@@ -6,8 +6,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <new>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include "fusevm/host.hpp"
+#include "vm/fd_write.hpp"
 #include "vm/interp.hpp"
 #include "vm/native_stack.hpp"
 #include "vm/vm_state.hpp"
@@ -91,17 +95,9 @@ void VMState::flush_output() {
   if (output) {
     output(out_buf);
   } else {
-    const char* p = out_buf.data();
-    size_t left = out_buf.size();
-    while (left > 0) {
-      ssize_t n = ::write(1, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        break;  // write errors are ignored (spec/ops.md §14)
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
+    // Write errors are ignored (spec/ops.md §14); a closed pipe drops the output
+    // instead of killing the embedding process with SIGPIPE.
+    write_all_no_sigpipe(1, out_buf);
   }
   out_buf.clear();
 }
@@ -154,6 +150,18 @@ VM::VM(VM&&) noexcept = default;
 VM& VM::operator=(VM&&) noexcept = default;
 
 namespace {
+// Tell the host that a run (or an outermost call) is returning to the embedder; a
+// forking host ends its forked children here. Nothing the host does may escape.
+void notify_run_finished(VM& vm, const VMResult& r) {
+  ShellHost* host = vm.state().host;
+  if (host == nullptr) return;
+  HostContext cx(vm);
+  try {
+    host->run_finished(cx, r);
+  } catch (...) {
+  }
+}
+
 VMResult finish(VMState& st, ExitReason why) {
   st.flush_output();
   switch (why) {
@@ -199,7 +207,9 @@ VMResult VM::run() {
   }
   st.running = false;
   if (why == ExitReason::BlockDone || why == ExitReason::CallDone) why = ExitReason::End;
-  return finish(st, why);
+  VMResult r = finish(st, why);
+  notify_run_finished(*this, r);
+  return r;
 }
 
 VMResult VM::call(std::string_view name, std::vector<Value> args) {
@@ -262,7 +272,10 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
   // Leave the caller's state as it was, whatever the sub did.
   while (st.frames.size() > saved_frames) st.frames.pop_back();
   st.stack.truncate(saved_size);
-  if (!was_running) st.flush_output();
+  if (!was_running) {
+    st.flush_output();
+    notify_run_finished(*this, r);
+  }
   return r;
 }
 
@@ -345,11 +358,32 @@ VMResult HostContext::run_chunk(const Chunk& chunk) {
   cs.limits = parent.limits;
   cs.last_status = parent.last_status;
   cs.input = parent.input;
-  // The child's output goes through the parent's sink so ordering is preserved.
+  // The child's output goes through the parent's sink so ordering is preserved, and a
+  // child's flush flushes the parent too: a host that forks from inside the child (a
+  // pipeline in a trap handler) must not leave the parent's bytes buffered in both
+  // processes.
   VMState* p = &parent;
-  cs.output = [p](std::string_view bytes) { p->write_output(bytes); };
+  cs.output = [p](std::string_view bytes) {
+    p->write_output(bytes);
+    p->flush_output();
+  };
+  // Share variables by name: (child index, parent index) for every child name that the
+  // parent's pool also has (the parent's first occurrence; a name repeated in the child's
+  // pool is linked once, at its first occurrence, so write-back is unambiguous).
+  std::unordered_map<std::string_view, size_t> parent_index;
+  for (size_t k = parent.chunk.names.size(); k-- > 0;) parent_index[parent.chunk.names[k]] = k;
+  std::unordered_map<std::string_view, size_t> seen;
+  std::vector<std::pair<size_t, size_t>> links;
+  for (size_t k = 0; k < cs.chunk.names.size(); ++k) {
+    auto it = parent_index.find(cs.chunk.names[k]);
+    if (it == parent_index.end() || !seen.emplace(cs.chunk.names[k], k).second) continue;
+    if (it->second < parent.globals.size() && k < cs.globals.size())
+      links.emplace_back(k, it->second);
+  }
+  for (const auto& [c, pi] : links) cs.globals[c] = parent.globals[pi];
   VMResult r = child.run();
   cs.flush_output();
+  for (const auto& [c, pi] : links) parent.globals[pi] = std::move(cs.globals[c]);
   parent.last_status = cs.last_status;
   return r;
 }

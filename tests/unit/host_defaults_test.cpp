@@ -79,7 +79,7 @@ TEST_F(HostDefaultsTest, SubstitutionsReturnEmptyStrings) {
 
 TEST_F(HostDefaultsTest, PipelineDefaultsContinueAndEndWithZero) {
   vm_.set_last_status(5);
-  host_.pipeline_begin(cx_, 3);
+  EXPECT_EQ(host_.pipeline_begin(cx_, 3), HostAction::Continue);
   EXPECT_EQ(host_.pipeline_stage(cx_), HostAction::Continue);
   EXPECT_EQ(host_.pipeline_stage(cx_), HostAction::Continue);
   EXPECT_EQ(host_.pipeline_end(cx_), 0);

@@ -24,6 +24,7 @@ class RecordingHost : public ShellHost {
   std::vector<const Chunk*> chunks_seen;
   std::vector<HostAction> subshell_actions;  // consumed in order; Continue when empty
   std::vector<HostAction> stage_actions;     // consumed in order; Continue when empty
+  std::vector<HostAction> begin_actions;     // pipeline_begin answers; Continue when empty
   bool run_sub_chunks = false;               // cmd_subst runs the chunk via HostContext
 
   std::vector<std::string> glob(HostContext&, const std::string& pattern, bool recursive) override {
@@ -77,8 +78,9 @@ class RecordingHost : public ShellHost {
   void herestring(HostContext&, const std::string& content) override {
     log.push_back("herestring " + content);
   }
-  void pipeline_begin(HostContext&, uint8_t n) override {
+  HostAction pipeline_begin(HostContext&, uint8_t n) override {
     log.push_back("pipeline_begin " + std::to_string(n));
+    return next(begin_actions);
   }
   HostAction pipeline_stage(HostContext&) override {
     log.push_back("pipeline_stage");
@@ -544,6 +546,105 @@ TEST(VmHost, pipeline_stage_skip_jumps_over_a_nested_pipeline) {
   EXPECT_TRUE(IsOk(h.ran.result, Value::Status(42)));
   EXPECT_EQ(h.host->log,
             (Log{"pipeline_begin 2", "pipeline_stage", "pipeline_stage", "pipeline_end"}));
+}
+
+TEST(VmHost, pipeline_begin_skip_jumps_to_the_first_stage_boundary) {
+  Program p;
+  p.emit(Op::PipelineBegin(2));
+  p.str("s1");
+  p.emit({Op::Print(1), Op::PipelineBegin(2)});  // a nested pipeline inside stage 1
+  p.str("nested");
+  p.emit({Op::Print(1), Op::PipelineStage(), Op::PipelineEnd(), Op::Pop(), Op::PipelineStage()});
+  p.str("s2");
+  p.emit({Op::Print(1), Op::PipelineEnd()});
+  HostRun h = run_with_host(
+      p, [](RecordingHost& host) { host.begin_actions = {HostAction::SkipToMatchingEnd}; });
+  EXPECT_EQ(h.ran.output(), "s2");
+  EXPECT_TRUE(IsOk(h.ran.result, Value::Status(42)));
+  EXPECT_EQ(h.host->log, (Log{"pipeline_begin 2", "pipeline_stage", "pipeline_end"}));
+}
+
+TEST(VmHost, pipeline_begin_skip_of_a_single_stage_goes_to_pipeline_end) {
+  Program p;
+  p.emit(Op::PipelineBegin(1));
+  p.str("body");
+  p.emit({Op::Print(1), Op::PipelineEnd()});
+  HostRun h = run_with_host(
+      p, [](RecordingHost& host) { host.begin_actions = {HostAction::SkipToMatchingEnd}; });
+  EXPECT_EQ(h.ran.output(), "");
+  EXPECT_EQ(h.host->log, (Log{"pipeline_begin 1", "pipeline_end"}));
+}
+
+TEST(VmHost, run_chunk_child_reads_and_writes_the_callers_globals_by_name) {
+  Program sub;
+  uint16_t sx = sub.name("x");
+  uint16_t sy = sub.name("y");
+  uint16_t sz = sub.name("only_in_child");
+  sub.emit(Op::GetVar(sx));
+  sub.str("+sub");
+  sub.emit({Op::Concat(), Op::Dup(), Op::SetVar(sy)});
+  sub.str("child-only");
+  sub.emit(Op::SetVar(sz));
+  Program p;
+  uint16_t py = p.name("y");  // pool order differs from the child's
+  uint16_t px = p.name("x");
+  uint16_t k = p.sub_chunk(sub.build());
+  p.str("parent");
+  p.emit({Op::SetVar(px), Op::CmdSubst(k), Op::GetVar(py), Op::MakeArray(2)});
+  HostRun h = run_with_host(p, [](RecordingHost& host) { host.run_sub_chunks = true; });
+  EXPECT_TRUE(IsOk(h.ran.result, Value::Array({S("parent+sub"), S("parent+sub")})));
+  // Only names the caller has are shared; the caller's pool is unchanged.
+  EXPECT_EQ(h.ran.vm.globals().size(), 2u);
+  EXPECT_TRUE(SameValues(h.ran.vm.globals(), {S("parent+sub"), S("parent")}));
+}
+
+TEST(VmHost, run_chunk_child_sees_undef_for_an_unset_caller_global_and_its_status) {
+  Program sub;
+  uint16_t sv = sub.name("v");
+  sub.emit({Op::GetVar(sv), Op::LoadInt(9), Op::SetStatus()});
+  Program p;
+  p.name("v");
+  uint16_t k = p.sub_chunk(sub.build());
+  p.emit({Op::LoadInt(3), Op::SetStatus(), Op::CmdSubst(k)});
+  HostRun h = run_with_host(p, [](RecordingHost& host) { host.run_sub_chunks = true; });
+  EXPECT_TRUE(IsOk(h.ran.result, S("")));  // to_str(Undef)
+  EXPECT_EQ(h.ran.vm.last_status(), 9);    // the child's $? comes back
+}
+
+// Counts run_finished calls and remembers what each saw.
+class FinishRecorder : public ShellHost {
+ public:
+  std::vector<std::string> seen;
+  std::string cmd_subst(HostContext& cx, const Chunk& sub) override {
+    VMResult r = cx.run_chunk(sub);
+    return r.is_ok() ? r.value().to_str() : r.repr();
+  }
+  void run_finished(HostContext& cx, const VMResult& result) override {
+    seen.push_back(std::to_string(cx.vm().chunk().ops.size()) + " " + result.repr());
+  }
+};
+
+TEST(VmHost, run_finished_is_told_about_every_run_and_outermost_call) {
+  Program sub;
+  sub.emit({Op::LoadInt(7)});
+  Program p;
+  uint16_t k = p.sub_chunk(sub.build());
+  uint16_t f = p.sub("f", [&] { p.emit({Op::LoadInt(5), Op::ReturnValue()}); });
+  (void)f;
+  p.emit({Op::CmdSubst(k)});
+  auto host = std::make_unique<FinishRecorder>();
+  FinishRecorder* raw = host.get();
+  VM vm(p.build());
+  vm.set_output([](std::string_view) {});
+  vm.set_shell_host(std::move(host));
+  VMResult r = vm.run();
+  EXPECT_TRUE(IsOk(r, S("7")));
+  // The child VM of run_chunk (1 op) finishes first, then the run itself (4 ops).
+  EXPECT_EQ(raw->seen, (std::vector<std::string>{"1 Ok(Int(7))", "4 Ok(Str(\"7\"))"}));
+  VMResult c = vm.call("f", {});
+  EXPECT_TRUE(IsOk(c, Value::Int(5)));
+  ASSERT_EQ(raw->seen.size(), 3u);
+  EXPECT_EQ(raw->seen[2], "4 Ok(Int(5))");
 }
 
 TEST(VmHost, run_chunk_runs_a_sub_chunk_on_a_child_vm_sharing_output_and_builtins) {

@@ -1,0 +1,346 @@
+// DefaultHost: spawning commands (posix_spawn), waiting, and reaping background children.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "host/default_host_impl.hpp"
+
+namespace fusevm {
+
+namespace {
+
+constexpr int32_t kCannotStart = 127;
+// Used when the child's environment has no PATH (what bash falls back to, minus ".").
+constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
+// Statuses of finished jobs nobody asked for are kept, up to this many.
+constexpr size_t kMaxDoneJobs = 1024;
+
+// Children whose host is gone. Process-wide because children are; reaped by any host.
+std::mutex orphans_mutex;
+std::vector<pid_t> orphans;
+
+int32_t decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kCannotStart;
+}
+
+// Non-blocking reap of `pid`: true once it is gone (reaped now, or not our child).
+bool try_reap(pid_t pid, int32_t* status) {
+  int raw = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &raw, WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid) {
+    *status = decode_status(raw);
+    return true;
+  }
+  if (r < 0) {
+    *status = kCannotStart;  // ECHILD: someone else reaped it; its status is lost
+    return true;
+  }
+  return false;
+}
+
+bool valid_env_name(std::string_view name) {
+  return !name.empty() && name.find('=') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
+// execvp's search, with the child's PATH: the first regular executable file. `*denied`
+// tells "found but not executable" from "not found".
+bool find_in_path(const std::string& name, const std::string& path_var, std::string* out,
+                  bool* denied) {
+  *denied = false;
+  if (name.empty()) return false;
+  size_t start = 0;
+  for (;;) {
+    const size_t colon = path_var.find(':', start);
+    std::string dir = path_var.substr(start, colon == std::string::npos ? std::string::npos
+                                                                         : colon - start);
+    if (dir.empty()) dir = ".";  // an empty PATH entry means the current directory
+    std::string candidate = dir + "/" + name;
+    struct stat sb;
+    if (::stat(candidate.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)) {
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        *out = std::move(candidate);
+        return true;
+      }
+      *denied = true;
+    }
+    if (colon == std::string::npos) return false;
+    start = colon + 1;
+  }
+}
+
+// posix_spawn's attribute and file-action objects for one spawn.
+class SpawnObjects {
+ public:
+  SpawnObjects() {
+    attr_ok_ = ::posix_spawnattr_init(&attr_) == 0;
+    actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
+    if (!attr_ok_ || !actions_ok_) return;
+    // Default dispositions for every catchable signal (our traps' handlers, and ignored
+    // signals, which would survive exec) and an empty mask.
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    sigset_t none;
+    sigemptyset(&none);
+    ok_ = ::posix_spawnattr_setsigdefault(&attr_, &all) == 0 &&
+          ::posix_spawnattr_setsigmask(&attr_, &none) == 0 &&
+          ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) == 0;
+  }
+  ~SpawnObjects() {
+    if (actions_ok_) ::posix_spawn_file_actions_destroy(&actions_);
+    if (attr_ok_) ::posix_spawnattr_destroy(&attr_);
+  }
+  SpawnObjects(const SpawnObjects&) = delete;
+  SpawnObjects& operator=(const SpawnObjects&) = delete;
+
+  bool ok() const { return ok_; }
+  void stdin_from(int fd) { ok_ = ok_ && ::posix_spawn_file_actions_adddup2(&actions_, fd, 0) == 0; }
+  void stdin_from_null() {
+    ok_ = ok_ && ::posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null", O_RDONLY, 0) == 0;
+  }
+  // posix_spawn's error number (0 on success).
+  int spawn(pid_t* pid, const std::string& path, const std::vector<std::string>& argv,
+            const std::vector<std::string>& env) {
+    std::vector<char*> cargv;
+    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    std::vector<char*> cenv;
+    for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+    return ::posix_spawn(pid, path.c_str(), &actions_, &attr_, cargv.data(), cenv.data());
+  }
+
+ private:
+  posix_spawnattr_t attr_{};
+  posix_spawn_file_actions_t actions_{};
+  bool attr_ok_ = false;
+  bool actions_ok_ = false;
+  bool ok_ = false;
+};
+
+}  // namespace
+
+void adopt_orphans(const std::vector<pid_t>& pids) {
+  if (pids.empty()) return;
+  std::lock_guard<std::mutex> lock(orphans_mutex);
+  orphans.insert(orphans.end(), pids.begin(), pids.end());
+}
+
+void reap_orphans() {
+  std::lock_guard<std::mutex> lock(orphans_mutex);
+  std::erase_if(orphans, [](pid_t pid) {
+    int32_t ignored = 0;
+    return try_reap(pid, &ignored);
+  });
+}
+
+int32_t DefaultHost::Impl::wait_for(pid_t pid) {
+  int raw = 0;
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &raw, 0);
+    if (r == pid) return decode_status(raw);
+    if (r < 0 && errno == EINTR) continue;  // a trapped signal: its flag is set, keep waiting
+    return kCannotStart;
+  }
+}
+
+void DefaultHost::Impl::reap() {
+  for (Job& j : jobs)
+    if (!j.done) j.done = try_reap(j.pid, &j.status);
+  std::erase_if(helpers, [](pid_t pid) {
+    int32_t ignored = 0;
+    return try_reap(pid, &ignored);
+  });
+  size_t done = 0;
+  for (const Job& j : jobs) done += j.done ? 1 : 0;
+  if (done > kMaxDoneJobs) {
+    // Forget the oldest finished jobs first.
+    size_t drop = done - kMaxDoneJobs;
+    std::erase_if(jobs, [&](const Job& j) { return j.done && drop > 0 && drop-- > 0; });
+  }
+  reap_orphans();
+}
+
+void DefaultHost::Impl::release_procsubs() {
+  for (int fd : procsub_fds) ::close(fd);
+  procsub_fds.clear();
+}
+
+std::vector<std::string> DefaultHost::Impl::child_environment(HostContext& cx) const {
+  std::vector<std::string> env = vars.environment();
+  std::unordered_map<std::string, size_t> at;
+  for (size_t k = 0; k < env.size(); ++k) at[env[k].substr(0, env[k].find('='))] = k;
+  const std::vector<std::string>& names = cx.names();
+  const std::vector<Value>& globals = cx.globals();
+  std::unordered_map<std::string_view, bool> seen;
+  for (size_t k = 0; k < names.size() && k < globals.size(); ++k) {
+    const std::string& name = names[k];
+    if (!seen.emplace(name, true).second) continue;  // the first occurrence is the variable
+    if (globals[k].is_undef() || !valid_env_name(name) || !vars.is_exported(name)) continue;
+    std::string entry = name + "=" + env_text(globals[k]);
+    if (entry.find('\0') != std::string::npos) continue;  // cannot be passed to exec
+    auto it = at.find(name);
+    if (it != at.end()) {
+      env[it->second] = std::move(entry);
+    } else {
+      at[name] = env.size();
+      env.push_back(std::move(entry));
+    }
+  }
+  return env;
+}
+
+pid_t DefaultHost::Impl::spawn(HostContext& cx, const std::vector<std::string>& argv,
+                               bool background, int32_t* status) {
+  const std::string& name = argv[0];
+  for (const std::string& a : argv) {
+    if (a.find('\0') != std::string::npos) {
+      report(name.c_str() + std::string(": argument holds a NUL byte"));
+      pending_stdin.reset();
+      *status = kCannotStart;
+      return -1;
+    }
+  }
+  const std::vector<std::string> env = child_environment(cx);
+  std::string path_var = kDefaultPath;
+  for (const std::string& e : env)
+    if (e.compare(0, 5, "PATH=") == 0) path_var = e.substr(5);
+  std::string path = name;
+  if (name.find('/') == std::string::npos) {
+    bool denied = false;
+    if (!find_in_path(name, path_var, &path, &denied)) {
+      report(name + (denied ? ": Permission denied" : ": command not found"));
+      pending_stdin.reset();
+      *status = kCannotStart;
+      return -1;
+    }
+  }
+  bool stdin_failed = false;
+  const int in = take_pending_stdin(cx, &stdin_failed);
+  if (stdin_failed) {
+    *status = 1;
+    return -1;
+  }
+  SpawnObjects so;
+  if (in >= 0) {
+    so.stdin_from(in);
+  } else if (background) {
+    so.stdin_from_null();  // a background job must not compete for the terminal's input
+  }
+  pid_t pid = -1;
+  int rc = so.ok() ? so.spawn(&pid, path, argv, env) : ENOMEM;
+  if (rc == ENOEXEC) {
+    // A script without "#!": run it with sh, as execvp does.
+    std::vector<std::string> sh_argv{"sh", path};
+    sh_argv.insert(sh_argv.end(), argv.begin() + 1, argv.end());
+    rc = so.spawn(&pid, "/bin/sh", sh_argv, env);
+  }
+  if (in >= 0) ::close(in);
+  if (rc != 0) {
+    report(name + ": " + std::strerror(rc));
+    *status = kCannotStart;
+    return -1;
+  }
+  return pid;
+}
+
+int32_t DefaultHost::exec(HostContext& cx, const std::vector<std::string>& argv) {
+  Impl& m = *impl_;
+  m.reap();
+  // /dev/fd/N of process substitutions live until the command that uses them is done.
+  struct Release {
+    Impl& m;
+    ~Release() { m.release_procsubs(); }
+  } release{m};
+  if (m.redirect_failed) {
+    // A redirection of this command failed (already reported): it does not run.
+    m.redirect_failed = false;
+    m.pending_stdin.reset();
+    return 1;
+  }
+  if (argv.empty()) {
+    m.pending_stdin.reset();
+    return 0;
+  }
+  int32_t status = 0;
+  const pid_t pid = m.spawn(cx, argv, false, &status);
+  if (pid < 0) return status;
+  return Impl::wait_for(pid);
+}
+
+int32_t DefaultHost::exec_bg(HostContext& cx, const std::vector<std::string>& argv) {
+  Impl& m = *impl_;
+  m.reap();
+  struct Release {
+    Impl& m;
+    ~Release() { m.release_procsubs(); }
+  } release{m};
+  if (m.redirect_failed) {
+    m.redirect_failed = false;
+    m.pending_stdin.reset();
+    return 0;
+  }
+  if (argv.empty()) {
+    m.pending_stdin.reset();
+    return 0;
+  }
+  int32_t status = 0;
+  const pid_t pid = m.spawn(cx, argv, true, &status);
+  if (pid <= 0) return 0;
+  m.jobs.push_back(Job{pid, false, 0});
+  return static_cast<int32_t>(pid);
+}
+
+std::vector<int32_t> DefaultHost::background_jobs() {
+  impl_->reap();
+  std::vector<int32_t> out;
+  for (const Job& j : impl_->jobs)
+    if (!j.done) out.push_back(static_cast<int32_t>(j.pid));
+  return out;
+}
+
+int32_t DefaultHost::wait_background(int32_t pid) {
+  Impl& m = *impl_;
+  m.reap();
+  if (pid == 0) {
+    // Every job and process-substitution child; the status of the last job started.
+    int32_t last = 0;
+    for (Job& j : m.jobs) {
+      if (!j.done) {
+        j.status = Impl::wait_for(j.pid);
+        j.done = true;
+      }
+      last = j.status;
+    }
+    m.jobs.clear();
+    for (pid_t h : m.helpers) Impl::wait_for(h);
+    m.helpers.clear();
+    return last;
+  }
+  auto it = std::find_if(m.jobs.begin(), m.jobs.end(),
+                         [&](const Job& j) { return j.pid == static_cast<pid_t>(pid); });
+  if (it == m.jobs.end()) return kCannotStart;  // not a job of this host (bash: 127)
+  const int32_t status = it->done ? it->status : Impl::wait_for(it->pid);
+  m.jobs.erase(it);
+  return status;
+}
+
+}  // namespace fusevm
