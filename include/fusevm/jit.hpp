@@ -1,0 +1,111 @@
+// The JIT's public face (spec/jit.md §1, ARCHITECTURE §7, §9): the reference's direct
+// tier APIs and the engine's statistics. No LLVM type appears here; all LLVM code lives
+// in a plugin (libfusevm_jit.so) that the core loads the first time code is compiled.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fusevm/chunk.hpp"
+#include "fusevm/value.hpp"
+
+namespace fusevm {
+
+/// A frontend's statement of which of its Extended/ExtendedWide ids the JIT may handle
+/// (spec/jit.md §1.3). Implementations must be thread-safe.
+class JitExtension {
+ public:
+  virtual ~JitExtension();
+  /// True if extension op `ext_id` may appear in compiled code.
+  virtual bool can_jit(uint16_t ext_id) const = 0;
+  /// Number of extension ops the frontend defines.
+  virtual size_t op_count() const = 0;
+  /// A name for logs and statistics.
+  virtual std::string name() const = 0;
+};
+
+/// Per-tier counters of the process's JIT engine.
+struct JitTierStats {
+  uint64_t compiled = 0;        ///< units compiled successfully
+  uint64_t failed = 0;          ///< compile attempts that failed (each reason counted below)
+  uint64_t entered = 0;         ///< native entries
+  uint64_t fell_back = 0;       ///< calls that returned "interpret it yourself"
+  uint64_t compile_ns = 0;      ///< time spent compiling, in the plugin
+  std::vector<std::pair<std::string, uint64_t>> reasons;  ///< failure/fallback reason -> count
+};
+
+/// Counters of the process's JIT engine.
+struct JitStats {
+  bool available = false;       ///< the plugin is loaded (or loadable)
+  std::string unavailable_reason;  ///< why not, when !available
+  JitTierStats linear;          ///< linear tier
+  JitTierStats block;           ///< block tier
+};
+
+/// The JIT's entry points. Caches and statistics belong to one process-wide engine (all
+/// JitCompiler objects share them, ARCHITECTURE §9 "Threads"); the per-instance state is
+/// the list of registered extensions. Every method is safe to call from any thread;
+/// direct `try_run_*` calls block until their code is compiled.
+class JitCompiler {
+ public:
+  /// No extensions.
+  JitCompiler();
+  ~JitCompiler();
+  JitCompiler(JitCompiler&&) noexcept;
+  JitCompiler& operator=(JitCompiler&&) noexcept;
+
+  /// Add an extension; it only widens is_eligible() (spec/jit.md §1.3).
+  void register_extension(std::unique_ptr<JitExtension> extension);
+  /// True iff every op is in the reference's "universal" set or is an Extended/
+  /// ExtendedWide id some registered extension accepts (true for an empty chunk). Does
+  /// not predict whether a tier compiles the chunk.
+  bool is_eligible(const Chunk& chunk) const;
+
+  /// True if the plugin can be (or has been) loaded, so compiling is possible.
+  static bool available();
+  /// Why available() is false (empty when it is true).
+  static std::string unavailable_reason();
+
+  /// spec/jit.md §2.2: the chunk is straight-line code the linear tier accepts.
+  bool is_linear_eligible(const Chunk& chunk) const;
+  /// spec/jit.md §2: compile on first call (cached by op_hash, ops and constants compared
+  /// on every hit), run with `slots`, and return Int or Float with the reference's
+  /// typing (comparisons give Int 0/1; integer Pow gives Int). nullopt if the chunk is
+  /// not eligible, if `slots` is shorter than the highest slot referenced + 1, if the
+  /// JIT is unavailable, or if compilation fails. Slot ops read and write `slots`.
+  std::optional<Value> try_run_linear(const Chunk& chunk, std::span<int64_t> slots);
+
+  /// spec/jit.md §3.1: non-empty and every op in the block tier's 46-op set.
+  bool is_block_eligible(const Chunk& chunk) const;
+  /// spec/jit.md §3.6: calls 1..10 per chunk warm up (nullopt), call 11 compiles and runs.
+  /// The result is the top of the final stack truncated to i64 (0 if empty); slots
+  /// referenced are written back. nullopt during warm-up, when ineligible, when a compile
+  /// failed (failures are cached, not retried), when `slots` is too short, or when the
+  /// code bailed out (integer division by zero: `slots` untouched).
+  std::optional<int64_t> try_run_block(const Chunk& chunk, std::span<int64_t> slots);
+  /// try_run_block with threshold 0 (compiles on the first call); shares the cache entry.
+  std::optional<int64_t> try_run_block_eager(const Chunk& chunk, std::span<int64_t> slots);
+  /// spec/jit.md §3.8: the longest run (>= 4) of block-eligible ops whose jumps stay
+  /// inside it, as [start, end); nullopt if the longest run has an escaping jump.
+  std::optional<std::pair<size_t, size_t>> find_jit_region(const Chunk& chunk) const;
+  /// spec/jit.md §3.8: ops[start, end) as a chunk with jump targets rebased, the full
+  /// constant and name pools, lines[start, end), the same source and a fresh op_hash.
+  Chunk extract_region(const Chunk& chunk, size_t start, size_t end) const;
+
+  /// A snapshot of the engine's counters.
+  static JitStats stats();
+  /// Drop every cached unit and counter and free their code (tests only: no compiled
+  /// function may be running).
+  static void reset();
+
+ private:
+  std::vector<std::unique_ptr<JitExtension>> extensions_;
+};
+
+}  // namespace fusevm

@@ -1,0 +1,113 @@
+// The ABI between the core's JIT engine (src/jit) and the LLVM plugin (src/jit_llvm).
+//
+// Plain data and function pointers only: the plugin links nothing from the core (it is
+// built with -Wl,--no-undefined), no C++ library object crosses the boundary, and the two
+// sides may even use different copies of libstdc++ (the tool links it statically). Core
+// and plugin are built from one tree, so kAbiVersion is bumped on any change and a
+// mismatched plugin is refused rather than trusted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace fusevm::jit_abi {
+
+/// Bumped whenever anything in this file changes.
+inline constexpr uint32_t kAbiVersion = 1;
+
+/// Name of the plugin's only exported symbol: `const PluginApi* fusevm_jit_plugin()`.
+inline constexpr const char* kEntrySymbol = "fusevm_jit_plugin";
+
+/// One op, byte-for-byte a fusevm::Op (the core static_asserts the layout): opcode, the
+/// small u8/u16 operands in order, the i32 operand, the wide operand (i64 / f64 bits /
+/// usize). Operand placement follows ops.def (see Op in op.hpp).
+struct AbiOp {
+  uint8_t code;
+  uint8_t pad;
+  uint16_t small[3];
+  int32_t i32;
+  uint64_t wide;
+};
+static_assert(sizeof(AbiOp) == 24);
+
+/// A constant-pool entry as a unit may load it.
+struct AbiConst {
+  uint8_t kind;     ///< ConstKind
+  uint8_t pad[7];
+  uint64_t bits;    ///< the i64, or the f64's bits
+};
+/// Kinds of AbiConst; the core only lets a unit load Int and Float constants.
+enum ConstKind : uint8_t { kConstOther = 0, kConstInt = 1, kConstFloat = 2 };
+
+/// What a unit is.
+enum UnitKind : uint32_t {
+  /// spec/jit.md §2 straight-line code with the reference's typing (§2.3-2.4, with the
+  /// "Do" fixes: integral LoadFloat stays Float, mixed Swap/Rot allowed, saturating
+  /// float->int). Signature `int64_t f(int64_t* slots)` or `double f(int64_t* slots)`
+  /// (UnitRequest::result_is_float); slots may be null when no slot op occurs. The core
+  /// has validated it (§2.2): no stack underflow, final depth 1, Div/Mod/Pow acceptance.
+  kUnitLinear = 1,
+  /// spec/jit.md §3 block tier with the reference's typing: `int64_t f(int64_t* slots,
+  /// int32_t* bailed)`. Slots referenced are promoted to SSA variables and written back
+  /// only at the normal return. Where the reference would trap (integer Div by 0 or
+  /// MIN / -1, Mod by 0) the code sets *bailed = 1 and returns 0 without writing slots
+  /// back, so the caller can interpret; float->int conversions saturate (NaN -> 0).
+  kUnitBlock = 2,
+};
+
+/// Flags of a UnitRequest.
+enum UnitFlags : uint32_t {
+  kDumpIr = 1u << 0,    ///< put the optimised LLVM IR in UnitResult::dump
+  kDumpAsm = 1u << 1,   ///< put the machine code's assembly in UnitResult::dump
+};
+
+/// A compile job. Everything it points to stays valid for the duration of compile().
+struct UnitRequest {
+  uint32_t kind;              ///< UnitKind
+  uint32_t flags;             ///< UnitFlags
+  const AbiOp* ops;           ///< the unit's ops; jump targets index this array
+  uint64_t num_ops;
+  const AbiConst* consts;     ///< the chunk's constant pool
+  uint64_t num_consts;
+  uint32_t result_is_float;   ///< kUnitLinear: the result type the core's validation found
+  uint32_t num_slots;         ///< highest slot referenced + 1 (0: no slot ops)
+  const char* name;           ///< unique symbol name for the function (e.g. fusevm_lin_<hash>)
+};
+
+/// A compile job's outcome.
+struct UnitResult {
+  void* entry;                ///< the function, or null if compilation failed
+  uint64_t compile_ns;        ///< wall time spent in the plugin
+  uint64_t code_bytes;        ///< size of the emitted machine code (0 if unknown)
+  char reason[256];           ///< why it failed (NUL-terminated), empty on success
+  char* dump;                 ///< requested dumps (malloc'd, NUL-terminated) or null;
+                              ///< the core releases it with PluginApi::free_text
+};
+
+/// Options for a plugin engine.
+struct EngineOptions {
+  uint32_t perf_map;          ///< 0 none, 1 /tmp/perf-PID.map, 2 jitdump
+  uint32_t gdb;               ///< register code with GDB's JIT interface
+};
+
+/// The plugin's entry points. One engine is driven by one thread at a time (the core's
+/// compile thread); functions it returns may be called from any thread until destroy().
+struct PluginApi {
+  uint32_t abi_version;         ///< kAbiVersion the plugin was built with
+  const char* llvm_version;     ///< e.g. "19.1.7"
+  /// A new engine, or null with a message in `error`.
+  void* (*create)(const EngineOptions* options, char* error, size_t error_size);
+  /// Free an engine and all code it compiled.
+  void (*destroy)(void* engine);
+  /// Compile one unit; returns 1 on success (result->entry set), 0 on failure.
+  int (*compile)(void* engine, const UnitRequest* request, UnitResult* result);
+  /// Release UnitResult::dump.
+  void (*free_text)(char* text);
+};
+
+}  // namespace fusevm::jit_abi
+
+extern "C" {
+/// The plugin's entry point (see kEntrySymbol).
+const fusevm::jit_abi::PluginApi* fusevm_jit_plugin();
+}
