@@ -49,7 +49,9 @@ glob_walk::ComponentParser shell_parser(bool dotglob) {
   const int flags = dotglob ? 0 : FNM_PERIOD;
   return [flags](std::string text) -> std::optional<glob_walk::Component> {
     glob_walk::Component c;
-    if (text == "**") {
+    // Compared by characters: GCC 12 reports a false -Wmaybe-uninitialized for
+    // `text == "**"` after inlining (the same family as GCC bug 105329).
+    if (text.size() == 2 && text[0] == '*' && text[1] == '*') {
       c.recursive = true;
       c.literal = false;
       return c;
