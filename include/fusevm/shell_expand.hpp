@@ -69,14 +69,16 @@ class VarAccess {
 /// What ExpandParam produced.
 struct ParamResult {
   Value value;                        ///< pushed by the VM
-  std::optional<std::string> error;   ///< set by ERROR (`${v:?w}`) when v is unset or empty
+  std::optional<std::string> error;   ///< set by ERROR (`${v:?w}`) when v is unset or empty,
+                                      ///< or when a result would exceed `max_bytes`
 };
 /// Parameter expansion for a param_mod code (spec/ops.md §21.3) with its args in push
 /// order. Scalars are to_str of the value; an Array variable counts its elements for
 /// LENGTH, gives its indices for KEYS and its elements for SLICE; patterns of the
 /// STRIP and SUBST mods are shell patterns; SLICE offsets may be negative (from the
-/// end); unknown codes give the plain value (Str "" if unset).
+/// end); unknown codes give the plain value (Str "" if unset). A SUBST result longer than
+/// `max_bytes` is never built: Str "" and the error "limit exceeded: string size (N)".
 ParamResult expand_param(VarAccess& vars, std::string_view name, uint8_t mod,
-                         const std::vector<Value>& args);
+                         const std::vector<Value>& args, size_t max_bytes = SIZE_MAX);
 
 }  // namespace fusevm::shell

@@ -78,6 +78,10 @@ DefaultHost::~DefaultHost() {
   std::vector<pid_t> left = m.helpers;
   for (const Job& j : m.jobs)
     if (!j.done) left.push_back(j.pid);
+  // Stages of a pipeline whose PipelineEnd never ran (an error in a boundary call, a
+  // malformed chunk): nobody else knows their pids, so without this they stay zombies.
+  for (const Nest& n : m.nests)
+    if (n.kind == Nest::Kind::Pipeline) left.insert(left.end(), n.pids.begin(), n.pids.end());
   adopt_orphans(left);
 }
 
@@ -129,8 +133,11 @@ Value DefaultHost::expand_param(HostContext& cx, const std::string& name, uint8_
                                 std::vector<Value> args) {
   impl_->reap();
   HostVars access(*this, cx);
-  shell::ParamResult r = shell::expand_param(access, name, mod, args);
-  // `${v:?word}`: the text is already "NAME: word", as a shell prints it.
+  // The VM's own string limit also bounds `${v//p/r}`, which can grow without bound.
+  shell::ParamResult r =
+      shell::expand_param(access, name, mod, args, cx.vm().limits().max_string);
+  // `${v:?word}`: the text is already "NAME: word", as a shell prints it; a size limit
+  // reads "limit exceeded: string size (N)", as the VM's own limits do.
   if (r.error) cx.vm().raise_error(*r.error);
   return std::move(r.value);
 }

@@ -1,5 +1,6 @@
 // DefaultHost: spawning commands (posix_spawn), waiting, and reaping background children.
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -29,6 +30,18 @@ constexpr size_t kMaxDoneJobs = 1024;
 // Children whose host is gone. Process-wide because children are; reaped by any host.
 std::mutex orphans_mutex;
 std::vector<pid_t> orphans;
+
+// A forked child (stage, subshell, substitution) keeps running host code, which takes
+// orphans_mutex. Forked while another thread held it, the child would inherit it locked
+// by a thread that does not exist there and hang at its first host call; so the lock is
+// taken across fork() and released on both sides, the usual pthread_atfork pattern.
+void register_fork_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ::pthread_atfork([] { orphans_mutex.lock(); }, [] { orphans_mutex.unlock(); },
+                     [] { orphans_mutex.unlock(); });
+  });
+}
 
 int32_t decode_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -140,11 +153,14 @@ class SpawnObjects {
 
 void adopt_orphans(const std::vector<pid_t>& pids) {
   if (pids.empty()) return;
+  register_fork_handlers();
   std::lock_guard<std::mutex> lock(orphans_mutex);
   orphans.insert(orphans.end(), pids.begin(), pids.end());
 }
 
 void reap_orphans() {
+  // Every host forks only after a reap(), which comes here: registered before any fork.
+  register_fork_handlers();
   std::lock_guard<std::mutex> lock(orphans_mutex);
   std::erase_if(orphans, [](pid_t pid) {
     int32_t ignored = 0;
@@ -322,6 +338,10 @@ int32_t DefaultHost::wait_background(int32_t pid) {
   m.reap();
   if (pid == 0) {
     // Every job and process-substitution child; the status of the last job started.
+    // `wait` is a command of its own, so no earlier command still reads a /dev/fd/N; one
+    // left open (its command was an inline builtin, which the host never sees) would keep
+    // its child blocked on a full pipe, and the wait below would never end.
+    m.release_procsubs();
     int32_t last = 0;
     for (Job& j : m.jobs) {
       if (!j.done) {

@@ -280,7 +280,12 @@ bool DefaultHost::Impl::apply_redirect(HostContext& cx, int fd, uint8_t op,
       }
     }
   }
-  int src = ::open(target.c_str(), flags | O_CLOEXEC, 0666);
+  // open() blocks on a FIFO until its other end opens; a signal whose handler lacks
+  // SA_RESTART (the embedder's; our traps restart) interrupts it, which is no failure.
+  int src;
+  do {
+    src = ::open(target.c_str(), flags | O_CLOEXEC, 0666);
+  } while (src < 0 && errno == EINTR);
   if (src < 0) {
     *error = errno_text(target, errno);
     return false;

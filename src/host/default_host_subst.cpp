@@ -25,6 +25,9 @@ void DefaultHost::Impl::run_substitution(HostContext& cx, const Chunk& sub) {
 
 namespace {
 
+// The first fd above the ones a program names in its redirections (0-9).
+constexpr int kFirstHighFd = 10;
+
 // A pipe whose ends are both above the standard fds.
 bool make_pipe(int fds[2]) {
   if (::pipe2(fds, O_CLOEXEC) != 0) return false;
@@ -104,6 +107,23 @@ std::string DefaultHost::Impl::process_sub(HostContext& cx, const Chunk& sub, bo
     report(std::string("process substitution: pipe: ") + std::strerror(errno));
     cx.set_last_status(1);
     return "";
+  }
+  // The /dev/fd/N end stays open in this process while the program runs, so it must not
+  // sit on 0-9, the fds the program redirects itself: on fd 3, `cat <(x) 3>log` read the
+  // log instead of the pipe, and the scope's restore then left the pipe open, untracked
+  // and inheritable, for good. (bash keeps these fds high for the same reason.)
+  int& parent_slot = in ? fds[0] : fds[1];
+  if (parent_slot < kFirstHighFd) {
+    const int high = ::fcntl(parent_slot, F_DUPFD_CLOEXEC, kFirstHighFd);
+    if (high < 0) {
+      report(std::string("process substitution: ") + std::strerror(errno));
+      ::close(fds[0]);
+      ::close(fds[1]);
+      cx.set_last_status(1);
+      return "";
+    }
+    ::close(parent_slot);
+    parent_slot = high;
   }
   const int child_end = in ? fds[1] : fds[0];
   const int parent_end = in ? fds[0] : fds[1];

@@ -81,10 +81,10 @@ Matches match_braces(std::string_view s) {
   return matches;
 }
 
-// The next candidate `{` at or after `from`, skipping `${...}`.
-size_t find_open(std::string_view s, size_t from, const Matches& matches) {
-  for (size_t i = from; i < s.size();) {
-    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
+// The next candidate `{` in [from, end), skipping `${...}`.
+size_t find_open(std::string_view s, size_t from, size_t end, const Matches& matches) {
+  for (size_t i = from; i < end;) {
+    if (s[i] == '$' && i + 1 < end && s[i + 1] == '{') {
       const auto it = matches.find(i + 1);
       i = it == matches.end() ? i + 2 : it->second + 1;
       continue;
@@ -221,52 +221,67 @@ size_t total_bytes(const Words& words) {
   return n;
 }
 
-// Expansion of `s` into at most `max_words` words, or nullopt when a limit is hit (the
-// caller then keeps the input). The word budget is handed down, so an explosive product
-// fails as soon as one factor exceeds its share instead of after building the others.
-std::optional<Words> expand(std::string_view s, int depth, size_t max_words) {
+// The word being expanded with its braces paired once. (Pairing every alternative and
+// postscript again at each of up to kMaxDepth levels made long words quadratic: 100000
+// `{1..1}` groups took over half a minute.) Pairing a range alone gives the pairs the
+// whole word has inside it, because every range expand() works on is one where no pair
+// of the word crosses the range's start or end from an opening brace inside: the whole
+// word; an alternative, which lies between top-level commas of a pair's body; a
+// postscript, which is a suffix of such a range. Quoted spans never cross those bounds
+// either, since commas and braces inside quotes are not delimiters.
+struct Word {
+  std::string_view text;
+  Matches matches;
+};
+
+// Expansion of w.text[begin, end) into at most `max_words` words, or nullopt when a limit
+// is hit (the caller then keeps the input). The word budget is handed down, so an
+// explosive product fails as soon as one factor exceeds its share instead of after
+// building the others.
+std::optional<Words> expand(const Word& w, size_t begin, size_t end, int depth, size_t max_words) {
   if (depth > kMaxDepth || max_words == 0) return std::nullopt;
+  const std::string_view s = w.text.substr(begin, end - begin);
   if (s.find('{') == kNone) return Words{std::string(s)};
-  const Matches matches = match_braces(s);
-  for (size_t from = 0;;) {
-    const size_t open = find_open(s, from, matches);
+  for (size_t from = begin;;) {
+    const size_t open = find_open(w.text, from, end, w.matches);
     if (open == kNone) return Words{std::string(s)};
     from = open + 1;
-    const auto it = matches.find(open);
-    if (it == matches.end()) continue;
+    const auto it = w.matches.find(open);
+    if (it == w.matches.end()) continue;
     const size_t close = it->second;
-    const std::vector<size_t> commas = top_level_commas(s, open, close, matches);
+    const std::vector<size_t> commas = top_level_commas(w.text, open, close, w.matches);
     Words items;
     if (!commas.empty()) {
       size_t start = open + 1;
       for (size_t k = 0; k <= commas.size(); ++k) {
-        const size_t end = k < commas.size() ? commas[k] : close;
-        auto alt = expand(s.substr(start, end - start), depth + 1, max_words - items.size());
+        const size_t stop = k < commas.size() ? commas[k] : close;
+        auto alt = expand(w, start, stop, depth + 1, max_words - items.size());
         if (!alt || items.size() + alt->size() > max_words) return std::nullopt;
         items.insert(items.end(), std::make_move_iterator(alt->begin()),
                      std::make_move_iterator(alt->end()));
-        start = end + 1;
+        start = stop + 1;
       }
-    } else if (auto seq = parse_sequence(s.substr(open + 1, close - open - 1))) {
+    } else if (auto seq = parse_sequence(w.text.substr(open + 1, close - open - 1))) {
       auto words = generate(*seq, max_words);
       if (!words) return std::nullopt;
       items = std::move(*words);
     } else {
       continue;
     }
-    const auto posts = expand(s.substr(close + 1), depth + 1, max_words / items.size());
+    const auto posts = expand(w, close + 1, end, depth + 1, max_words / items.size());
     if (!posts) return std::nullopt;
     // Checked by division so the products themselves cannot overflow.
     const auto fits = [](size_t a, size_t b) { return b == 0 || a <= kMaxBytes / b; };
     if (posts->size() > max_words / items.size()) return std::nullopt;
     const size_t count = items.size() * posts->size();
     const size_t item_bytes = total_bytes(items), post_bytes = total_bytes(*posts);
-    if (!fits(open, count) || !fits(item_bytes, posts->size()) ||
+    const size_t pre_bytes = open - begin;
+    if (!fits(pre_bytes, count) || !fits(item_bytes, posts->size()) ||
         !fits(post_bytes, items.size()) ||
-        open * count + item_bytes * posts->size() + post_bytes * items.size() > kMaxBytes) {
+        pre_bytes * count + item_bytes * posts->size() + post_bytes * items.size() > kMaxBytes) {
       return std::nullopt;
     }
-    const std::string_view pre = s.substr(0, open);
+    const std::string_view pre = w.text.substr(begin, pre_bytes);
     Words out;
     out.reserve(count);
     for (const auto& item : items) {
@@ -284,7 +299,9 @@ std::optional<Words> expand(std::string_view s, int depth, size_t max_words) {
 }  // namespace
 
 std::vector<std::string> brace_expand(std::string_view s) {
-  auto words = expand(s, 0, kMaxWords);
+  if (s.find('{') == kNone) return {std::string(s)};
+  const Word w{s, match_braces(s)};
+  auto words = expand(w, 0, s.size(), 0, kMaxWords);
   if (!words) return {std::string(s)};
   return std::move(*words);
 }

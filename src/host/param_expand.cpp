@@ -19,7 +19,8 @@
 //   NUL byte matches nothing; a NUL inside the value is never matched by a pattern.
 //   Unset variables give Str "" for all of these. Star-free patterns only try
 //   candidates as long as they can match; a pattern with `*` tries them all, which is
-//   quadratic in the value's length, as in bash.
+//   quadratic in the value's length, as in bash. A SUBST result longer than the caller's
+//   max_bytes is refused with ParamResult::error instead of being built.
 // - UPPER/LOWER/UPPER_FIRST/LOWER_FIRST change ASCII letters only (bytes >= 0x80 are
 //   left alone, so UTF-8 text is never corrupted).
 // - INDIRECT gives the value (as-is) of the variable named by v's to_str; Str "" if
@@ -30,9 +31,9 @@
 //   frontend says `${v:o}`). A negative offset counts from the end, and one reaching
 //   before the start gives an empty result; a negative length is an end offset from the
 //   end, and an end before the start gives an empty result (bash reports an error
-//   there; ParamResult::error is reserved for ERROR). Arrays slice elements and Hashes
-//   their values in order, both as an Array of Str; other values slice characters as in
-//   LENGTH and give a Str.
+//   there; ParamResult::error is kept for ERROR and size limits). Arrays slice elements
+//   and Hashes their values in order, both as an Array of Str; other values slice
+//   characters as in LENGTH and give a Str.
 // - Unknown codes give the plain value as-is, Str "" when unset.
 #include <fnmatch.h>
 
@@ -90,14 +91,6 @@ size_t char_len(std::string_view s, size_t i) {
   }
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 1;
   return len;
-}
-
-// Byte offset where each character starts, plus s.size() at the end.
-std::vector<size_t> char_starts(std::string_view s) {
-  std::vector<size_t> starts;
-  for (size_t i = 0; i < s.size(); i += char_len(s, i)) starts.push_back(i);
-  starts.push_back(s.size());
-  return starts;
 }
 
 size_t char_count(std::string_view s) {
@@ -212,29 +205,43 @@ std::string strip_suffix(const std::string& text, const std::string& pattern, bo
   return k ? text.substr(0, *k) : text;
 }
 
-// `${v/p/r}` / `${v//p/r}`, bash's pat_subst.
-std::string substitute(const std::string& text, const std::string& raw_pattern,
-                       const std::string& rep, bool all) {
+// `${v/p/r}` / `${v//p/r}`, bash's pat_subst; nullopt if the result would exceed
+// `max_bytes`. The result can be (|v|+1)*|r| bytes, terabytes from two modest strings,
+// so the size is checked before each append, not after.
+std::optional<std::string> substitute(const std::string& text, const std::string& raw_pattern,
+                                      const std::string& rep, bool all, size_t max_bytes) {
   if (raw_pattern.empty() || has_nul(raw_pattern)) return text;
   const char anchor = raw_pattern.front() == '#' || raw_pattern.front() == '%'
                           ? raw_pattern.front()
                           : '\0';
   const std::string pattern = anchor != '\0' ? raw_pattern.substr(1) : raw_pattern;
   const size_t n = text.size();
+  // Whether `kept` bytes of the value plus one replacement fit.
+  const auto fits = [&](size_t kept) {
+    return rep.size() <= max_bytes && kept <= max_bytes - rep.size();
+  };
   if (anchor == '#') {
-    if (pattern.empty()) return rep + text;
     Subject subject(text);
-    const auto k = match_prefix(subject, pattern, true);
-    return k ? rep + text.substr(*k) : text;
+    const auto k =
+        pattern.empty() ? std::optional<size_t>(0) : match_prefix(subject, pattern, true);
+    if (!k) return text;
+    if (!fits(n - *k)) return std::nullopt;
+    return rep + text.substr(*k);
   }
   if (anchor == '%') {
-    if (pattern.empty()) return text + rep;
     Subject subject(text);
-    const auto k = match_suffix(subject, pattern, true);
-    return k ? text.substr(0, *k) + rep : text;
+    const auto k =
+        pattern.empty() ? std::optional<size_t>(n) : match_suffix(subject, pattern, true);
+    if (!k) return text;
+    if (!fits(*k)) return std::nullopt;
+    return text.substr(0, *k) + rep;
   }
   Subject subject(text);
-  if (n == 0) return subject.matches(0, 0, pattern) ? rep : text;
+  if (n == 0) {
+    if (!subject.matches(0, 0, pattern)) return text;
+    if (!fits(0)) return std::nullopt;
+    return rep;
+  }
   // Cheap pre-checks bash also makes: "matches anywhere" and "a match starts here".
   const bool extendable = !ends_in_escape(pattern);
   const auto bound = max_match_len(pattern);
@@ -258,6 +265,7 @@ std::string substitute(const std::string& text, const std::string& raw_pattern,
       out.push_back(text[i++]);
       continue;
     }
+    if (!fits(out.size())) return std::nullopt;
     out += rep;
     // An empty match copies one character so the scan always advances (as bash).
     if (end == i) {
@@ -267,6 +275,7 @@ std::string substitute(const std::string& text, const std::string& raw_pattern,
     }
     if (!all) break;
   }
+  if (out.size() > max_bytes || n - i > max_bytes - out.size()) return std::nullopt;
   out.append(text, i, kNone);
   return out;
 }
@@ -343,10 +352,20 @@ Value slice_of(const std::optional<Value>& v, const Value& offset_arg, const Val
     return Value::Array(std::move(out));
   }
   const std::string text = v->to_str();
-  const std::vector<size_t> starts = char_starts(text);
-  const auto range = slice_range(starts.size() - 1, offset, has_length, length);
+  const auto range = slice_range(char_count(text), offset, has_length, length);
   if (!range) return Value::Str("");
-  return Value::Str(text.substr(starts[range->first], starts[range->second] - starts[range->first]));
+  // Walk to the two byte offsets rather than record every character's: a table of
+  // offsets costs 8 bytes per byte of text (a gigabyte to slice a 64 MiB string).
+  size_t first = text.size(), last = text.size();
+  size_t i = 0;
+  for (size_t k = 0; i < text.size(); ++k, i += char_len(text, i)) {
+    if (k == range->first) first = i;
+    if (k == range->second) {
+      last = i;
+      break;
+    }
+  }
+  return Value::Str(text.substr(first, last - first));
 }
 
 int64_t length_of(const std::optional<Value>& v) {
@@ -359,7 +378,7 @@ int64_t length_of(const std::optional<Value>& v) {
 }  // namespace
 
 ParamResult expand_param(VarAccess& vars, std::string_view name, uint8_t mod,
-                         const std::vector<Value>& args) {
+                         const std::vector<Value>& args, size_t max_bytes) {
   std::optional<Value> v = vars.get(name);
   if (v && v->is_undef()) v.reset();
   // Missing args (a host called directly with too few) read as Undef, never out of range.
@@ -394,9 +413,15 @@ ParamResult expand_param(VarAccess& vars, std::string_view name, uint8_t mod,
       if (!v) return str("");
       return str(strip_suffix(text(), arg(0).to_str(), mod == kRstripLong));
     case kSubstFirst:
-    case kSubstAll:
+    case kSubstAll: {
       if (!v) return str("");
-      return str(substitute(text(), arg(0).to_str(), arg(1).to_str(), mod == kSubstAll));
+      std::optional<std::string> out =
+          substitute(text(), arg(0).to_str(), arg(1).to_str(), mod == kSubstAll, max_bytes);
+      if (!out) {
+        return {Value::Str(""), "limit exceeded: string size (" + std::to_string(max_bytes) + ")"};
+      }
+      return str(std::move(*out));
+    }
     case kUpper:
     case kLower:
     case kUpperFirst:
