@@ -32,9 +32,12 @@ class ShellVars {
   bool is_exported(std::string_view name) const;
   /// Every name that has a value, sorted.
   std::vector<std::string> names() const;
-  /// `NAME=value` for every exported variable with a value, sorted by name; arrays are
-  /// joined with single spaces, other values use to_str. For a child's environment.
+  /// `NAME=value` for every exported variable with a value, sorted by name, values as
+  /// text_of() gives them. For a child's environment.
   std::vector<std::string> environment() const;
+  /// A variable's value as text: an Array's elements joined with single spaces (a
+  /// nested Array element by to_str), anything else by to_str.
+  static std::string text_of(const Value& v);
 
  private:
   struct Entry {

@@ -44,7 +44,7 @@ class HostVars : public shell::VarAccess {
 std::optional<std::string> lookup_text(DefaultHost& host, HostContext& cx, std::string_view name) {
   std::optional<Value> v = host.lookup(cx, name);
   if (!v) return std::nullopt;
-  return env_text(*v);
+  return ShellVars::text_of(*v);
 }
 
 }  // namespace
@@ -232,16 +232,5 @@ void DefaultHost::run_finished(HostContext& cx, const VMResult& result) {
   Impl::leave(cx, status);
 }
 
-std::string env_text(const Value& v) {
-  if (!v.is_array()) return v.to_str();
-  std::string out;
-  bool first = true;
-  for (const Value& e : v.as_array()) {
-    if (!first) out.push_back(' ');
-    first = false;
-    e.append_str(out);
-  }
-  return out;
-}
 
 }  // namespace fusevm

@@ -211,7 +211,7 @@ std::vector<std::string> DefaultHost::Impl::child_environment(HostContext& cx) c
     const std::string& name = names[k];
     if (!seen.emplace(name, true).second) continue;  // the first occurrence is the variable
     if (globals[k].is_undef() || !valid_env_name(name) || !vars.is_exported(name)) continue;
-    std::string entry = name + "=" + env_text(globals[k]);
+    std::string entry = name + "=" + ShellVars::text_of(globals[k]);
     if (entry.find('\0') != std::string::npos) continue;  // cannot be passed to exec
     auto it = at.find(name);
     if (it != at.end()) {

@@ -143,8 +143,6 @@ void adopt_orphans(const std::vector<pid_t>& pids);
 void reap_orphans();
 /// Move `from` onto `to` (dup2 + close; a no-op move just clears FD_CLOEXEC).
 void move_fd(int from, int to);
-/// Text of a variable for a child's environment: arrays joined by single spaces.
-std::string env_text(const Value& v);
 /// The output sink of a forked child: fd 1, and _exit(128+SIGPIPE) once the reader is gone.
 OutputFn child_output_sink();
 

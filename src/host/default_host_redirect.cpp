@@ -117,11 +117,11 @@ int DefaultHost::Impl::content_fd(HostContext& cx, const std::string& content, s
     const std::vector<std::string>& names = cx.names();
     for (size_t k = 0; k < names.size() && k < cx.globals().size(); ++k) {
       if (names[k] != "TMPDIR") continue;
-      if (!cx.globals()[k].is_undef()) dir = env_text(cx.globals()[k]);
+      if (!cx.globals()[k].is_undef()) dir = ShellVars::text_of(cx.globals()[k]);
       break;
     }
     if (dir.empty())
-      if (const Value* t = vars.get("TMPDIR")) dir = env_text(*t);
+      if (const Value* t = vars.get("TMPDIR")) dir = ShellVars::text_of(*t);
     if (dir.empty()) dir = "/tmp";
     fd = tmpfile_with_content(dir, content, error);
     if (fd < 0) return -1;

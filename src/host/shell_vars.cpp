@@ -19,18 +19,6 @@ bool representable(std::string_view name, std::string_view value) {
          name.find('\0') == std::string_view::npos && value.find('\0') == std::string_view::npos;
 }
 
-// Arrays are joined with single spaces; for a nested Array element that is to_str too.
-std::string env_text(const Value& v) {
-  if (!v.is_array()) return v.to_str();
-  std::string out;
-  bool first = true;
-  for (const Value& e : v.as_array()) {
-    if (!first) out.push_back(' ');
-    first = false;
-    e.append_str(out);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -101,9 +89,21 @@ std::vector<std::string> ShellVars::environment() const {
   std::vector<std::string> out;
   for (const auto& [name, entry] : table_) {
     if (!entry.exported || !entry.has_value) continue;
-    std::string text = env_text(entry.value);
+    std::string text = text_of(entry.value);
     if (!representable(name, text)) continue;
     out.push_back(name + "=" + text);
+  }
+  return out;
+}
+
+std::string ShellVars::text_of(const Value& v) {
+  if (!v.is_array()) return v.to_str();
+  std::string out;
+  bool first = true;
+  for (const Value& e : v.as_array()) {
+    if (!first) out.push_back(' ');
+    first = false;
+    e.append_str(out);
   }
   return out;
 }
