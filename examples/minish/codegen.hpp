@@ -88,6 +88,7 @@ class CodeGen {
   void if_clause(const IfClause& ic);
   void loop_clause(const LoopClause& lc);
   void for_clause(const ForClause& fc);
+  void close_loop(const List& body, size_t top, size_t exit, uint16_t status_var);
   void case_clause(const CaseClause& cc);
   void subshell(const SubshellClause& sc);
   void part(const WordPart& p);

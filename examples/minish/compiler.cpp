@@ -294,7 +294,15 @@ void CodeGen::loop_clause(const LoopClause& lc) {
   list(lc.condition);
   emit(Op::GetStatus());
   size_t exit = emit(lc.until ? Op::JumpIfTrue(0) : Op::JumpIfFalse(0));
-  list(lc.body);
+  close_loop(lc.body, top, exit, status_var);
+}
+
+// The shared end of while/until/for (the loop is already on loops_): the body, its
+// status kept, the jump back to `top`; then breaks leave, continues go to `top`, and
+// the loop's status is the last body's.
+void CodeGen::close_loop(const List& body, size_t top, size_t exit, uint16_t status_var) {
+  size_t depth = loops_.size() - 1;
+  list(body);
   emit(Op::GetStatus());
   emit(Op::SetVar(status_var));
   emit(Op::Jump(top));
@@ -347,16 +355,7 @@ void CodeGen::for_clause(const ForClause& fc) {
   emit(Op::Inc());
   emit(Op::SetVar(index));
   loops_.push_back({{}, {}, redirect_depth_, status_var});
-  list(fc.body);
-  emit(Op::GetStatus());
-  emit(Op::SetVar(status_var));
-  emit(Op::Jump(top));
-  patch_here(exit);
-  for (size_t at : loops_[depth].breaks) patch_here(at);
-  for (size_t at : loops_[depth].continues) b_.patch_jump(at, top);
-  loops_.pop_back();
-  emit(Op::GetVar(status_var));
-  emit(Op::SetStatus());
+  close_loop(fc.body, top, exit, status_var);
 }
 
 // The subject is evaluated once into a temporary; each pattern is tried with StrMatch

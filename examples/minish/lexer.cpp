@@ -113,31 +113,7 @@ std::vector<Token> Scanner::run(bool until_paren, int open_line) {
 Word Scanner::heredoc_word() {
   Word w;
   w.line = line_;
-  while (!at_end()) {
-    char c = src_[pos_];
-    if (c == '\\' && pos_ + 1 < src_.size()) {
-      char n = src_[pos_ + 1];
-      if (n == '\n') {
-        pos_ += 2;
-        ++line_;
-        continue;
-      }
-      if (n == '$' || n == '`' || n == '\\') {
-        add_text(w, std::string_view(&n, 1), true, line_);
-        pos_ += 2;
-        continue;
-      }
-    }
-    if (c == '$') {
-      dollar(w, true);
-    } else if (c == '`') {
-      backquote(w, true);
-    } else {
-      if (c == '\n') ++line_;
-      add_text(w, std::string_view(&c, 1), true, line_);
-      ++pos_;
-    }
-  }
+  while (!at_end()) double_quoted_char(w, false);
   drop_empty_quotes(w);
   return w;
 }
@@ -226,28 +202,35 @@ void Scanner::double_quote(Word& w) {
       ++pos_;
       return;
     }
-    if (c == '\\' && pos_ + 1 < src_.size()) {
-      char n = src_[pos_ + 1];
-      if (n == '\n') {
-        pos_ += 2;
-        ++line_;
-        continue;
-      }
-      if (n == '$' || n == '`' || n == '"' || n == '\\') {
-        add_text(w, std::string_view(&n, 1), true, line_);
-        pos_ += 2;
-        continue;
-      }
+    double_quoted_char(w, true);
+  }
+}
+
+// One character (or escape, or expansion) with double-quote rules: `\` escapes `$`,
+// backquote, `\` and newline, and `"` too inside "..." (not in a here-document).
+void Scanner::double_quoted_char(Word& w, bool escapes_quote) {
+  char c = src_[pos_];
+  if (c == '\\' && pos_ + 1 < src_.size()) {
+    char n = src_[pos_ + 1];
+    if (n == '\n') {
+      pos_ += 2;
+      ++line_;
+      return;
     }
-    if (c == '$') {
-      dollar(w, true);
-    } else if (c == '`') {
-      backquote(w, true);
-    } else {
-      if (c == '\n') ++line_;
-      add_text(w, std::string_view(&c, 1), true, line_);
-      ++pos_;
+    if (n == '$' || n == '`' || n == '\\' || (escapes_quote && n == '"')) {
+      add_text(w, std::string_view(&n, 1), true, line_);
+      pos_ += 2;
+      return;
     }
+  }
+  if (c == '$') {
+    dollar(w, true);
+  } else if (c == '`') {
+    backquote(w, true);
+  } else {
+    if (c == '\n') ++line_;
+    add_text(w, std::string_view(&c, 1), true, line_);
+    ++pos_;
   }
 }
 

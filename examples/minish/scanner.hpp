@@ -46,6 +46,7 @@ class Scanner {
   void lex_word(Word& w);
   void single_quote(Word& w);
   void double_quote(Word& w);
+  void double_quoted_char(Word& w, bool escapes_quote);
   void backquote(Word& w, bool quoted);
   void read_heredocs(std::vector<Token>& out, std::vector<size_t>& pending);
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "host/default_host_impl.hpp"
+#include "host/spawn_attrs.hpp"
 
 namespace fusevm {
 
@@ -97,57 +98,6 @@ bool find_in_path(const std::string& name, const std::string& path_var, std::str
     start = colon + 1;
   }
 }
-
-// posix_spawn's attribute and file-action objects for one spawn.
-class SpawnObjects {
- public:
-  SpawnObjects() {
-    attr_ok_ = ::posix_spawnattr_init(&attr_) == 0;
-    actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
-    if (!attr_ok_ || !actions_ok_) return;
-    // Default dispositions for every catchable signal (our traps' handlers, and ignored
-    // signals, which would survive exec) and an empty mask.
-    sigset_t all;
-    sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    sigset_t none;
-    sigemptyset(&none);
-    ok_ = ::posix_spawnattr_setsigdefault(&attr_, &all) == 0 &&
-          ::posix_spawnattr_setsigmask(&attr_, &none) == 0 &&
-          ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) == 0;
-  }
-  ~SpawnObjects() {
-    if (actions_ok_) ::posix_spawn_file_actions_destroy(&actions_);
-    if (attr_ok_) ::posix_spawnattr_destroy(&attr_);
-  }
-  SpawnObjects(const SpawnObjects&) = delete;
-  SpawnObjects& operator=(const SpawnObjects&) = delete;
-
-  bool ok() const { return ok_; }
-  void stdin_from(int fd) { ok_ = ok_ && ::posix_spawn_file_actions_adddup2(&actions_, fd, 0) == 0; }
-  void stdin_from_null() {
-    ok_ = ok_ && ::posix_spawn_file_actions_addopen(&actions_, 0, "/dev/null", O_RDONLY, 0) == 0;
-  }
-  // posix_spawn's error number (0 on success).
-  int spawn(pid_t* pid, const std::string& path, const std::vector<std::string>& argv,
-            const std::vector<std::string>& env) {
-    std::vector<char*> cargv;
-    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    std::vector<char*> cenv;
-    for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
-    cenv.push_back(nullptr);
-    return ::posix_spawn(pid, path.c_str(), &actions_, &attr_, cargv.data(), cenv.data());
-  }
-
- private:
-  posix_spawnattr_t attr_{};
-  posix_spawn_file_actions_t actions_{};
-  bool attr_ok_ = false;
-  bool actions_ok_ = false;
-  bool ok_ = false;
-};
 
 }  // namespace
 
@@ -255,19 +205,25 @@ pid_t DefaultHost::Impl::spawn(HostContext& cx, const std::vector<std::string>& 
     *status = 1;
     return -1;
   }
-  SpawnObjects so;
+  SpawnAttrs attrs;
   if (in >= 0) {
-    so.stdin_from(in);
+    attrs.dup_onto(in, 0);
   } else if (background) {
-    so.stdin_from_null();  // a background job must not compete for the terminal's input
+    attrs.open_on(0, "/dev/null", O_RDONLY);  // a background job must not compete for the terminal's input
   }
+  std::vector<char*> cenv = c_strings(env);
+  // posix_spawn's error number (0 on success).
+  auto spawn = [&](pid_t* out, const std::string& file, const std::vector<std::string>& args) {
+    std::vector<char*> cargv = c_strings(args);
+    return ::posix_spawn(out, file.c_str(), attrs.actions(), attrs.attr(), cargv.data(), cenv.data());
+  };
   pid_t pid = -1;
-  int rc = so.ok() ? so.spawn(&pid, path, argv, env) : ENOMEM;
+  int rc = attrs.ok() ? spawn(&pid, path, argv) : ENOMEM;
   if (rc == ENOEXEC) {
     // A script without "#!": run it with sh, as execvp does.
     std::vector<std::string> sh_argv{"sh", path};
     sh_argv.insert(sh_argv.end(), argv.begin() + 1, argv.end());
-    rc = so.spawn(&pid, "/bin/sh", sh_argv, env);
+    rc = spawn(&pid, "/bin/sh", sh_argv);
   }
   if (in >= 0) ::close(in);
   if (rc != 0) {
@@ -278,23 +234,27 @@ pid_t DefaultHost::Impl::spawn(HostContext& cx, const std::vector<std::string>& 
   return pid;
 }
 
-int32_t DefaultHost::exec(HostContext& cx, const std::vector<std::string>& argv) {
-  Impl& m = *impl_;
-  m.reap();
-  // /dev/fd/N of process substitutions live until the command that uses them is done.
-  struct Release {
-    Impl& m;
-    ~Release() { m.release_procsubs(); }
-  } release{m};
-  if (m.redirect_failed) {
-    // A redirection of this command failed (already reported): it does not run.
-    m.redirect_failed = false;
-    m.pending_stdin.reset();
-    return 1;
+DefaultHost::Impl::CommandStart DefaultHost::Impl::start_command(const std::vector<std::string>& argv) {
+  reap();
+  if (redirect_failed) {
+    redirect_failed = false;
+    pending_stdin.reset();
+    return CommandStart::RedirectFailed;
   }
   if (argv.empty()) {
-    m.pending_stdin.reset();
-    return 0;
+    pending_stdin.reset();
+    return CommandStart::Empty;
+  }
+  return CommandStart::Run;
+}
+
+int32_t DefaultHost::exec(HostContext& cx, const std::vector<std::string>& argv) {
+  Impl& m = *impl_;
+  Impl::ProcsubRelease release{m};
+  switch (m.start_command(argv)) {
+    case Impl::CommandStart::RedirectFailed: return 1;
+    case Impl::CommandStart::Empty: return 0;
+    case Impl::CommandStart::Run: break;
   }
   int32_t status = 0;
   const pid_t pid = m.spawn(cx, argv, false, &status);
@@ -304,20 +264,8 @@ int32_t DefaultHost::exec(HostContext& cx, const std::vector<std::string>& argv)
 
 int32_t DefaultHost::exec_bg(HostContext& cx, const std::vector<std::string>& argv) {
   Impl& m = *impl_;
-  m.reap();
-  struct Release {
-    Impl& m;
-    ~Release() { m.release_procsubs(); }
-  } release{m};
-  if (m.redirect_failed) {
-    m.redirect_failed = false;
-    m.pending_stdin.reset();
-    return 0;
-  }
-  if (argv.empty()) {
-    m.pending_stdin.reset();
-    return 0;
-  }
+  Impl::ProcsubRelease release{m};
+  if (m.start_command(argv) != Impl::CommandStart::Run) return 0;
   int32_t status = 0;
   const pid_t pid = m.spawn(cx, argv, true, &status);
   if (pid <= 0) return 0;

@@ -89,6 +89,18 @@ struct DefaultHost::Impl {
   void reap();
   /// Close the /dev/fd/N ends of process substitutions (the command using them is done).
   void release_procsubs();
+  /// Closes the /dev/fd/N ends of process substitutions when the command using them is
+  /// done (at the end of exec / exec_bg, whichever way it returns).
+  struct ProcsubRelease {
+    Impl& m;
+    ~ProcsubRelease() { m.release_procsubs(); }
+  };
+  /// What starting a command decided (shared by exec and exec_bg).
+  enum class CommandStart { Run, RedirectFailed, Empty };
+  /// Reap finished children, then decide whether `argv` runs: not after its redirection
+  /// failed (already reported), not when it has no words; either way a pending
+  /// here-document is consumed.
+  CommandStart start_command(const std::vector<std::string>& argv);
   /// Wait for `pid`: exit code, 128+signal, 127 if it cannot be waited for.
   static int32_t wait_for(pid_t pid);
   /// The child's environment: the table's exports with exported VM globals overriding.

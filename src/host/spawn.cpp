@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fusevm/host.hpp"
+#include "host/spawn_attrs.hpp"
 
 extern char** environ;
 
@@ -43,72 +44,27 @@ void reap_background() {
   });
 }
 
-// Owns posix_spawn's attribute and file-action objects for one spawn.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    ok_ = ::posix_spawnattr_init(&attr_) == 0;
-    if (!ok_) return;
-    actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
-    ok_ = actions_ok_;
-    // The child must not inherit our handlers' dispositions (already reset by exec) nor
-    // ignored signals or a blocked mask (both survive exec): e.g. an ignored SIGPIPE
-    // would break `yes | head` style children.
-    sigset_t all;
-    sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    sigset_t none;
-    sigemptyset(&none);
-    ok_ = ok_ && ::posix_spawnattr_setsigdefault(&attr_, &all) == 0 &&
-          ::posix_spawnattr_setsigmask(&attr_, &none) == 0 &&
-          ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) == 0;
+// Spawn argv through PATH with `attrs`; the child's pid, or -1 if it could not be started.
+pid_t spawn_path(const SpawnAttrs& attrs, const std::vector<std::string>& argv) {
+  if (!attrs.ok() || argv.empty()) return -1;
+  // A NUL inside an argument cannot be passed to exec; refuse rather than truncate.
+  for (const std::string& a : argv) {
+    if (a.find('\0') != std::string::npos) return -1;
   }
-  ~SpawnSetup() {
-    if (actions_ok_) ::posix_spawn_file_actions_destroy(&actions_);
-    ::posix_spawnattr_destroy(&attr_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  /// Send stdout and stderr of the child to the null device.
-  void discard_output() {
-    ok_ = ok_ &&
-          ::posix_spawn_file_actions_addopen(&actions_, 1, "/dev/null", O_WRONLY, 0) == 0 &&
-          ::posix_spawn_file_actions_adddup2(&actions_, 1, 2) == 0;
-  }
-
-  /// Spawn argv through PATH; the child's pid, or -1 if it could not be started.
-  pid_t spawn(const std::vector<std::string>& argv) {
-    if (!ok_ || argv.empty()) return -1;
-    std::vector<char*> cargv;
-    cargv.reserve(argv.size() + 1);
-    for (const std::string& a : argv) {
-      // A NUL inside an argument cannot be passed to exec; refuse rather than truncate.
-      if (a.find('\0') != std::string::npos) return -1;
-      cargv.push_back(const_cast<char*>(a.c_str()));
-    }
-    cargv.push_back(nullptr);
-    pid_t pid = -1;
-    // glibc reports exec failures (ENOENT, EACCES, ENOEXEC) as the return value.
-    if (::posix_spawnp(&pid, cargv[0], &actions_, &attr_, cargv.data(), environ) != 0) return -1;
-    return pid;
-  }
-
- private:
-  posix_spawnattr_t attr_{};
-  posix_spawn_file_actions_t actions_{};
-  bool ok_ = false;
-  bool actions_ok_ = false;
-};
+  std::vector<char*> cargv = c_strings(argv);
+  pid_t pid = -1;
+  // glibc reports exec failures (ENOENT, EACCES, ENOEXEC) as the return value.
+  if (::posix_spawnp(&pid, cargv[0], attrs.actions(), attrs.attr(), cargv.data(), environ) != 0) return -1;
+  return pid;
+}
 
 }  // namespace
 
 int32_t spawn_and_wait(const std::vector<std::string>& argv) {
   reap_background();
   if (argv.empty()) return 0;
-  SpawnSetup setup;
-  const pid_t pid = setup.spawn(argv);
+  SpawnAttrs attrs;
+  const pid_t pid = spawn_path(attrs, argv);
   if (pid < 0) return kCannotStart;
   int status = 0;
   for (;;) {
@@ -127,9 +83,10 @@ int32_t spawn_and_wait(const std::vector<std::string>& argv) {
 int32_t spawn_background(const std::vector<std::string>& argv) {
   reap_background();
   if (argv.empty()) return 0;
-  SpawnSetup setup;
-  setup.discard_output();
-  const pid_t pid = setup.spawn(argv);
+  SpawnAttrs attrs;
+  attrs.open_on(1, "/dev/null", O_WRONLY);  // stdout and stderr to the null device
+  attrs.dup_onto(1, 2);
+  const pid_t pid = spawn_path(attrs, argv);
   if (pid <= 0) return 0;
   std::lock_guard<std::mutex> lock(bg_mutex);
   bg_pids.push_back(pid);
