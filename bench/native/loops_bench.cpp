@@ -5,6 +5,10 @@
 // closed form, an empty counter loop is just `i = n`), the `_scalar` variants also pass the loop
 // variable through DoNotOptimize each iteration: that keeps one add and one compare per
 // iteration, the work an interpreter does, at the cost of a register barrier.
+//
+// The block tier's "Must reach" loops (bench/jit_bench.cpp) pair with: sum_1m / sum_1m_scalar,
+// nested_100x100 / nested_100x100_scalar, counter_loop/100000 (scalar only: with opaque bounds
+// alone the loop is just `i = n`) and branch_loop_100k / branch_loop_100k_scalar.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -106,6 +110,51 @@ void loop_with_branch(benchmark::State& state) {
   }
 }
 BENCHMARK(loop_with_branch)->Arg(1000)->Arg(10000)->Arg(100000);
+
+// -- loop with a data-dependent branch, 100,000 iterations (branch_loop.fasm) -------
+
+// `if (i % 2 == 0) a += i; else b += 1;` with opaque bounds only: the compiler may unroll by
+// two (dropping the branch) or vectorize.
+void branch_loop_100k(benchmark::State& state) {
+  for (auto _ : state) {
+    int64_t limit = 100'000;
+    benchmark::DoNotOptimize(limit);
+    int64_t a = 0;
+    int64_t b = 0;
+    for (int64_t i = 0; i < limit; ++i) {
+      if (i % 2 == 0) {
+        a += i;
+      } else {
+        b += 1;
+      }
+    }
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(b);
+  }
+}
+BENCHMARK(branch_loop_100k)->Unit(benchmark::kMicrosecond);
+
+// The counter is opaque every iteration, so the parity test stays a per-iteration test (a
+// branch or a conditional move) and the loop runs one iteration at a time.
+void branch_loop_100k_scalar(benchmark::State& state) {
+  for (auto _ : state) {
+    int64_t limit = 100'000;
+    benchmark::DoNotOptimize(limit);
+    int64_t a = 0;
+    int64_t b = 0;
+    for (int64_t i = 0; i < limit; ++i) {
+      benchmark::DoNotOptimize(i);
+      if (i % 2 == 0) {
+        a += i;
+      } else {
+        b += 1;
+      }
+    }
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(b);
+  }
+}
+BENCHMARK(branch_loop_100k_scalar)->Unit(benchmark::kMicrosecond);
 
 // -- fib and ackermann (fib_iterative.fasm, fib_recursive.fasm, ackermann.fasm) -----
 

@@ -83,6 +83,11 @@ class DefaultHost : public ShellHost {
   std::optional<int32_t> call_function(HostContext& cx, const std::string& name,
                                        const std::vector<std::string>& args) override;
   int32_t exec(HostContext& cx, const std::vector<std::string>& argv) override;
+  /// Skips the builtin (status 1) when its redirection failed; drops its here-document.
+  std::optional<int32_t> inline_builtin_begin(HostContext& cx,
+                                              const std::vector<std::string>& argv) override;
+  /// Closes the builtin's process-substitution fds.
+  void inline_builtin_end(HostContext& cx) override;
   int32_t exec_bg(HostContext& cx, const std::vector<std::string>& argv) override;
   bool str_match(HostContext& cx, const std::string& s, const std::string& pattern) override;
   bool regex_match(HostContext& cx, const std::string& s, const std::string& re) override;

@@ -18,6 +18,10 @@ enum class HostAction : uint8_t {
   Continue,           ///< run the following code in this process
   SkipToMatchingEnd,  ///< skip it: past the matching SubshellEnd, or to the next
                       ///< PipelineStage / PipelineEnd of the same pipeline
+  ContinueForked,     ///< run it in this process, which is a child forked for that code
+                      ///< alone: however control leaves it (a jump past its end, a
+                      ///< Return out of the enclosing function), the VM goes to its end
+                      ///< boundary instead, so the child never runs the parent's code
 };
 
 /// What a host call may see and do in the calling VM.
@@ -114,6 +118,14 @@ class ShellHost {
   virtual bool str_match(HostContext& cx, const std::string& s, const std::string& pattern);
   /// Regex match (default: false).
   virtual bool regex_match(HostContext& cx, const std::string& s, const std::string& re);
+  /// An inline builtin (echo, true, false, test, [) is about to run inside the VM, where
+  /// exec() never sees it: a status skips it (its redirection failed), nullopt runs it
+  /// (default: nullopt).
+  virtual std::optional<int32_t> inline_builtin_begin(HostContext& cx,
+                                                      const std::vector<std::string>& argv);
+  /// The inline builtin has run: state that belonged to that one command (a pending
+  /// here-document, process-substitution fds) ends here (default: nothing).
+  virtual void inline_builtin_end(HostContext& cx);
   /// run() or an outermost call() of a VM using this host is about to return `result`
   /// (default: nothing). A forking host ends a forked child here, so the child never
   /// returns into the embedding program.

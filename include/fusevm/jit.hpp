@@ -30,9 +30,13 @@ class JitExtension {
   virtual std::string name() const = 0;
 };
 
+/// What JitCompiler::set_dump prints.
+enum class JitDump : uint8_t { None, Llvm, Asm };
+
 /// Per-tier counters of the process's JIT engine.
 struct JitTierStats {
   uint64_t compiled = 0;        ///< units compiled successfully
+  uint64_t cached = 0;          ///< units loaded from the on-disk object cache instead
   uint64_t failed = 0;          ///< compile attempts that failed (each reason counted below)
   uint64_t entered = 0;         ///< native entries
   uint64_t fell_back = 0;       ///< calls that returned "interpret it yourself"
@@ -100,6 +104,12 @@ class JitCompiler {
 
   /// A snapshot of the engine's counters.
   static JitStats stats();
+  /// Block until every compile the VMs queued has finished (their units are then ready
+  /// or failed; VM-initiated compiles are otherwise asynchronous).
+  static void wait_idle();
+  /// Print what every later VM-driven compile produces to stderr: the optimised LLVM IR
+  /// or the machine code (`fusevm run --dump=llvm|asm`).
+  static void set_dump(JitDump what);
   /// Drop every cached unit and counter and free their code (tests only: no compiled
   /// function may be running).
   static void reset();

@@ -214,6 +214,35 @@ using OutputFn = std::function<void(std::string_view)>;
 /// Input source: one line without its newline, or nullopt at end of input.
 using InputFn = std::function<std::optional<std::string>()>;
 
+/// JIT tiers a VM may use, as a bit set (ARCHITECTURE §9 "JIT switches").
+enum class JitTiers : uint8_t {
+  Off = 0,
+  Linear = 1,  ///< straight-line chunks, compiled on their first run
+  Block = 2,   ///< hot chunks and loops (after JitOptions::block_threshold runs or entries)
+  All = Linear | Block,
+};
+/// Union of two tier sets.
+constexpr JitTiers operator|(JitTiers a, JitTiers b) {
+  return static_cast<JitTiers>(static_cast<uint8_t>(a) | static_cast<uint8_t>(b));
+}
+/// True if `set` contains every tier of `t`.
+constexpr bool has_tiers(JitTiers set, JitTiers t) {
+  return (static_cast<uint8_t>(set) & static_cast<uint8_t>(t)) == static_cast<uint8_t>(t);
+}
+
+/// How a VM uses the JIT.
+struct JitOptions {
+  JitTiers tiers = JitTiers::All;  ///< tiers that may compile and run
+  /// Compile on the VM's own thread and enter the code at once (tests, benchmarks);
+  /// otherwise compiles run on the engine's thread while the VM keeps interpreting.
+  bool sync = false;
+  /// A tier that falls back (compile failure, no plugin) ends the run with an error
+  /// naming the tier and the reason, instead of interpreting silently.
+  bool strict = false;
+  /// Runs of a chunk, or entries of a loop, before the block tier compiles it.
+  uint32_t block_threshold = 10;
+};
+
 /// The interpreter. Single-threaded: one VM is used by one thread at a time; only
 /// interrupt() may be called from another thread or a signal handler.
 class VM {
@@ -275,6 +304,18 @@ class VM {
   /// invocation, every 65,536 iterations of a fused loop). Thread- and signal-safe. The
   /// run ends with Error("interrupted"); run() may be called again to resume.
   void interrupt();
+
+  /// Let this VM compile hot code with `tiers` and enter it from the dispatch loop
+  /// (JitTiers::Off turns that off). FUSEVM_JIT_SYNC=1 and FUSEVM_JIT_STRICT=1 in the
+  /// environment set JitOptions::sync and strict. Native code keeps every value's kind
+  /// exactly as the interpreter would; without the JIT plugin the VM just interprets.
+  /// JIT entries are skipped while a fuel or memory limit is set (native code counts no
+  /// ops and checks no memory).
+  void enable_jit(JitTiers tiers);
+  /// enable_jit with every option given.
+  void enable_jit(const JitOptions& options);
+  /// The JIT options in force (tiers == Off when the JIT is not enabled).
+  JitOptions jit_options() const;
 
   /// Register builtin `id` (replaces an existing one).
   void register_builtin(uint16_t id, BuiltinFn fn);

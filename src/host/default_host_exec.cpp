@@ -262,6 +262,20 @@ int32_t DefaultHost::exec(HostContext& cx, const std::vector<std::string>& argv)
   return Impl::wait_for(pid);
 }
 
+std::optional<int32_t> DefaultHost::inline_builtin_begin(HostContext&,
+                                                        const std::vector<std::string>& argv) {
+  Impl& m = *impl_;
+  if (m.start_command(argv) == Impl::CommandStart::RedirectFailed) {
+    m.release_procsubs();
+    return 1;
+  }
+  // The builtins read no input: a here-document meant for this command is dropped.
+  m.pending_stdin.reset();
+  return std::nullopt;
+}
+
+void DefaultHost::inline_builtin_end(HostContext&) { impl_->release_procsubs(); }
+
 int32_t DefaultHost::exec_bg(HostContext& cx, const std::vector<std::string>& argv) {
   Impl& m = *impl_;
   Impl::ProcsubRelease release{m};

@@ -68,7 +68,7 @@ HostAction DefaultHost::Impl::start_stage(HostContext& cx) {
     child.kind = Nest::Kind::StageChild;
     child.stack_base = cx.vm().stack().size();
     nests.back() = child;
-    return HostAction::Continue;
+    return HostAction::ContinueForked;
   }
   if (prev >= 0) ::close(prev);
   p.prev_read = last ? -1 : fds[0];

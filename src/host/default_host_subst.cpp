@@ -165,7 +165,7 @@ HostAction DefaultHost::subshell_begin(HostContext& cx) {
     n.kind = Nest::Kind::SubshellChild;
     n.stack_base = cx.vm().stack().size();
     m.nests.push_back(n);
-    return HostAction::Continue;
+    return HostAction::ContinueForked;
   }
   // Whatever was pending for the next command went into the subshell.
   m.pending_stdin.reset();

@@ -84,6 +84,10 @@ bool ShellHost::regex_match(HostContext&, const std::string&, const std::string&
   return false;
 }
 
+std::optional<int32_t> ShellHost::inline_builtin_begin(HostContext&, const std::vector<std::string>&) {
+  return std::nullopt;
+}
+void ShellHost::inline_builtin_end(HostContext&) {}
 void ShellHost::run_finished(HostContext&, const VMResult&) {}
 
 }  // namespace fusevm

@@ -3,12 +3,16 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <mutex>
 #include <deque>
 #include <functional>
 #include <future>
 #include <thread>
 
+#include "jit/object_cache.hpp"
 #include "jit/plugin_loader.hpp"
 
 namespace fusevm::jit {
@@ -21,13 +25,26 @@ bool g_forked_child = false;
 
 void mark_forked_child() { g_forked_child = true; }
 
+// Process exit while a background compile runs: the plugin's LLVM statics would be
+// destroyed under the compile thread. An atexit handler, registered once the plugin is
+// loaded (so it runs before the plugin's own destructors), waits for the job in hand and
+// stops the thread from starting another.
+std::atomic<bool> g_exiting{false};
+std::mutex g_job_mu;  // held by the compile thread while it runs a job
+
+void drain_at_exit() {
+  g_exiting.store(true);
+  std::lock_guard<std::mutex> wait_for_the_running_job(g_job_mu);
+}
+
 struct TierCounters {
-  uint64_t compiled = 0, failed = 0, entered = 0, fell_back = 0, compile_ns = 0;
+  uint64_t compiled = 0, cached = 0, failed = 0, entered = 0, fell_back = 0, compile_ns = 0;
   std::map<std::string, uint64_t> reasons;
 
   JitTierStats snapshot() const {
     JitTierStats s;
     s.compiled = compiled;
+    s.cached = cached;
     s.failed = failed;
     s.entered = entered;
     s.fell_back = fell_back;
@@ -47,6 +64,10 @@ struct Engine::Impl {
   std::once_flag thread_started;
   void* llvm_engine = nullptr;  // owned by the compile thread
   std::string engine_error;
+  // The on-disk object cache (FUSEVM_JIT_CACHE), opened with the first compile; used on
+  // the compile thread only.
+  std::unique_ptr<ObjectCache> cache;
+  bool cache_opened = false;
 
   std::mutex stats_mu;
   TierCounters tiers[2];
@@ -61,26 +82,34 @@ struct Engine::Impl {
           job = std::move(queue.front());
           queue.pop_front();
         }
-        job();
+        std::lock_guard<std::mutex> running(g_job_mu);
+        if (!g_exiting.load()) job();
       }
     }).detach();
   }
 
-  // Run `job` on the compile thread and wait for it.
-  void run_on_thread(const std::function<void()>& job) {
+  // Queue `job` for the compile thread (jobs run in order).
+  void post(std::function<void()> job) {
     std::call_once(thread_started, [this] { start_thread(); });
-    std::promise<void> done;
-    std::future<void> finished = done.get_future();
     {
       std::lock_guard<std::mutex> lock(queue_mu);
-      queue.push_back([&] {
-        job();
-        done.set_value();
-      });
+      queue.push_back(std::move(job));
     }
     queue_cv.notify_one();
+  }
+
+  // Run `job` on the compile thread and wait for it (and for every job queued before).
+  void run_on_thread(const std::function<void()>& job) {
+    std::promise<void> done;
+    std::future<void> finished = done.get_future();
+    post([&] {
+      job();
+      done.set_value();
+    });
     finished.wait();
   }
+
+  Compiled compile_here(const jit_abi::UnitRequest& request);
 
   // On the compile thread: the plugin's engine, created on first use.
   void* llvm(const jit_abi::PluginApi* api) {
@@ -117,40 +146,113 @@ std::string Engine::unavailable_reason() {
   return load_plugin().api == nullptr ? load_plugin().error : std::string();
 }
 
+const jit_abi::UnitRequest& OwnedRequest::finalized() {
+  request.ops = ops.data();
+  request.num_ops = ops.size();
+  request.consts = consts.data();
+  request.num_consts = consts.size();
+  request.slot_tags = slot_tags.empty() ? nullptr : slot_tags.data();
+  request.entry_stack_tags = entry_stack_tags.empty() ? nullptr : entry_stack_tags.data();
+  request.name = name.c_str();
+  return request;
+}
+
+// On the compile thread: one unit through the plugin.
+Compiled Engine::Impl::compile_here(const jit_abi::UnitRequest& request) {
+  Compiled out;
+  const LoadedPlugin& plugin = load_plugin();
+  if (plugin.api == nullptr) {
+    out.reason = plugin.error;
+    return out;
+  }
+  static std::once_flag exit_hook;
+  std::call_once(exit_hook, [] { std::atexit(drain_at_exit); });
+  const jit_abi::PluginApi* api = plugin.api;
+  void* engine = llvm(api);
+  if (engine == nullptr) {
+    out.reason = engine_error;
+    return out;
+  }
+  if (!cache_opened) {
+    cache_opened = true;
+    cache = ObjectCache::from_environment();
+  }
+  // A unit whose code is asked to be printed is compiled, not loaded.
+  const bool dumping = (request.flags & (jit_abi::kDumpIr | jit_abi::kDumpAsm)) != 0;
+  const bool use_cache = cache && cache->enabled() && !dumping;
+  std::string key;
+  if (use_cache) {
+    key = cache_key(request, CacheKeyContext{api->llvm_version, api->target_key(engine), nullptr, {}});
+    if (std::optional<CachedObject> hit = cache->load(key)) {
+      jit_abi::UnitResult loaded{};
+      if (api->load_object(engine, hit->symbol.c_str(), hit->object.data(), hit->object.size(), &loaded) &&
+          loaded.entry != nullptr) {
+        out.entry = loaded.entry;
+        out.from_cache = true;
+        if (hit->meta.size() == sizeof out.max_exit_stack)
+          std::memcpy(&out.max_exit_stack, hit->meta.data(), sizeof out.max_exit_stack);
+        return out;
+      }
+      cache->remove(key);
+    }
+  }
+  jit_abi::UnitRequest wanted = request;
+  if (use_cache) wanted.flags |= jit_abi::kWantObject;
+  jit_abi::UnitResult result{};
+  int ok = api->compile(engine, &wanted, &result);
+  out.compile_ns = result.compile_ns;
+  out.max_exit_stack = result.max_exit_stack;
+  if (ok && result.entry != nullptr) {
+    out.entry = result.entry;
+    if (use_cache && result.object != nullptr) {
+      const std::string meta(reinterpret_cast<const char*>(&out.max_exit_stack), sizeof out.max_exit_stack);
+      cache->store(key, request.name, std::string_view(result.object, result.object_size), meta);
+    }
+  } else {
+    out.reason = result.reason[0] ? result.reason : "compile failed";
+  }
+  if (result.dump != nullptr) {
+    std::fputs(result.dump, stderr);
+    api->free_text(result.dump);
+  }
+  if (result.object != nullptr) api->free_text(result.object);
+  return out;
+}
+
 Compiled Engine::compile(const jit_abi::UnitRequest& request) {
   Compiled out;
   if (!available()) {
     out.reason = unavailable_reason();
     return out;
   }
-  const jit_abi::PluginApi* api = load_plugin().api;
-  impl_->run_on_thread([&] {
-    void* engine = impl_->llvm(api);
-    if (engine == nullptr) {
-      out.reason = impl_->engine_error;
-      return;
-    }
-    jit_abi::UnitResult result{};
-    int ok = api->compile(engine, &request, &result);
-    out.compile_ns = result.compile_ns;
-    if (ok && result.entry != nullptr) {
-      out.entry = result.entry;
-    } else {
-      out.reason = result.reason[0] ? result.reason : "compile failed";
-    }
-    if (result.dump != nullptr) {
-      std::fputs(result.dump, stderr);
-      api->free_text(result.dump);
-    }
-  });
+  impl_->run_on_thread([&] { out = impl_->compile_here(request); });
   return out;
+}
+
+void Engine::compile_async(std::shared_ptr<OwnedRequest> request, std::shared_ptr<PendingCompile> into) {
+  if (g_forked_child) {
+    into->result.reason = unavailable_reason();
+    into->done.store(true, std::memory_order_release);
+    return;
+  }
+  impl_->post([this, request, into] {
+    into->result = impl_->compile_here(request->finalized());
+    into->done.store(true, std::memory_order_release);
+  });
+}
+
+void Engine::wait_idle() {
+  if (g_forked_child) return;
+  impl_->run_on_thread([] {});
 }
 
 void Engine::count_compile(Tier tier, const Compiled& c) {
   std::lock_guard<std::mutex> lock(impl_->stats_mu);
   TierCounters& t = impl_->tiers[static_cast<int>(tier)];
   t.compile_ns += c.compile_ns;
-  if (c.entry != nullptr) {
+  if (c.from_cache) {
+    ++t.cached;
+  } else if (c.entry != nullptr) {
     ++t.compiled;
   } else {
     ++t.failed;
@@ -174,6 +276,7 @@ JitStats Engine::stats() {
   JitStats s;
   s.available = available();
   if (!s.available) s.unavailable_reason = unavailable_reason();
+
   std::lock_guard<std::mutex> lock(impl_->stats_mu);
   s.linear = impl_->tiers[0].snapshot();
   s.block = impl_->tiers[1].snapshot();

@@ -2,7 +2,10 @@
 // the per-tier statistics.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 #include <map>
 #include <mutex>
 #include <string>
@@ -20,6 +23,28 @@ struct Compiled {
   void* entry = nullptr;     ///< null on failure
   std::string reason;        ///< why it failed
   uint64_t compile_ns = 0;   ///< time in the plugin
+  uint32_t max_exit_stack = 0;  ///< kUnitVm: UnitResult::max_exit_stack
+  bool from_cache = false;   ///< loaded from the on-disk object cache, not compiled
+};
+
+/// A compile request that owns everything it points to, so it can wait in the compile
+/// thread's queue after its submitter has moved on (ARCHITECTURE §9: compile jobs own
+/// deep copies of their inputs).
+struct OwnedRequest {
+  jit_abi::UnitRequest request{};
+  std::vector<jit_abi::AbiOp> ops;
+  std::vector<jit_abi::AbiConst> consts;
+  std::vector<uint8_t> slot_tags;
+  std::vector<uint8_t> entry_stack_tags;
+  std::string name;
+  /// `request` with its pointers aimed at the owned vectors.
+  const jit_abi::UnitRequest& finalized();
+};
+
+/// An asynchronous compile: `done` turns true (release) once `result` is final.
+struct PendingCompile {
+  std::atomic<bool> done{false};
+  Compiled result;
 };
 
 /// The process-wide engine. All compilation runs on one background thread that owns
@@ -37,6 +62,15 @@ class Engine {
 
   /// Compile `request` on the compile thread and wait for it.
   Compiled compile(const jit_abi::UnitRequest& request);
+  /// Queue `request` for the compile thread and return at once; `into` turns done when
+  /// it is compiled. The plugin is loaded there too, so the caller never waits for dlopen.
+  void compile_async(std::shared_ptr<OwnedRequest> request, std::shared_ptr<PendingCompile> into);
+  /// Block until every queued job has finished.
+  void wait_idle();
+  /// UnitFlags dump bits (kDumpIr, kDumpAsm) added to every VM-driven request.
+  uint32_t dump_flags() const { return dump_flags_.load(std::memory_order_relaxed); }
+  /// Set them (JitCompiler::set_dump).
+  void set_dump_flags(uint32_t flags) { dump_flags_.store(flags, std::memory_order_relaxed); }
 
   /// Count a compile outcome, a native entry or a fallback for `tier`.
   void count_compile(Tier tier, const Compiled& c);
@@ -51,6 +85,7 @@ class Engine {
   Engine();
   struct Impl;
   Impl* impl_;
+  std::atomic<uint32_t> dump_flags_{0};
 };
 
 }  // namespace fusevm::jit

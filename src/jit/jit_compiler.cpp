@@ -9,6 +9,7 @@
 #include "jit/linear_check.hpp"
 #include "jit/op_sets.hpp"
 #include "jit/unit_cache.hpp"
+#include "jit/vm_units.hpp"
 
 namespace fusevm {
 
@@ -281,7 +282,17 @@ void JitCompiler::reset() {
     c.linear.clear();
     c.block.clear();
   }
+  jit::clear_vm_units();
   Engine::get().reset();
+}
+
+void JitCompiler::wait_idle() { Engine::get().wait_idle(); }
+
+void JitCompiler::set_dump(JitDump what) {
+  uint32_t flags = 0;
+  if (what == JitDump::Llvm) flags = jit_abi::kDumpIr;
+  if (what == JitDump::Asm) flags = jit_abi::kDumpAsm;
+  Engine::get().set_dump_flags(flags);
 }
 
 }  // namespace fusevm

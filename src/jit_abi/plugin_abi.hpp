@@ -13,7 +13,7 @@
 namespace fusevm::jit_abi {
 
 /// Bumped whenever anything in this file changes.
-inline constexpr uint32_t kAbiVersion = 1;
+inline constexpr uint32_t kAbiVersion = 2;
 
 /// Name of the plugin's only exported symbol: `const PluginApi* fusevm_jit_plugin()`.
 inline constexpr const char* kEntrySymbol = "fusevm_jit_plugin";
@@ -53,12 +53,74 @@ enum UnitKind : uint32_t {
   /// MIN / -1, Mod by 0) the code sets *bailed = 1 and returns 0 without writing slots
   /// back, so the caller can interpret; float->int conversions saturate (NaN -> 0).
   kUnitBlock = 2,
+  /// VM-driven, kind-exact code (ARCHITECTURE §9 "Typing") for the ops [range_begin,
+  /// range_end) of a chunk, entered at `entry_ip`. Signature `uint32_t f(VmUnitFrame*)`,
+  /// returning the VmExit it also stores in VmUnitFrame::exit_reason. See VmUnitFrame.
+  kUnitVm = 3,
 };
+
+/// How a kUnitVm is optimised (and which tier's statistics it counts toward).
+enum VmTier : uint32_t {
+  kVmTierLinear = 1,  ///< no IR passes, CodeGenOptLevel::None (compiled on first run)
+  kVmTierBlock = 2,   ///< the block tier's pass list, CodeGenOptLevel::Default
+};
+
+/// A fusevm::Value as native code sees it (the core static_asserts the layout): the
+/// 8-byte payload (i64, f64 bits, or bool as 0/1) at offset 0 and the tag at offset 8.
+struct AbiValue {
+  uint64_t bits;
+  uint8_t tag;
+  uint8_t pad[7];
+};
+static_assert(sizeof(AbiValue) == 16);
+
+/// The tags a kUnitVm reads and writes: the scalar ValueKinds (no heap bit, so storing
+/// one over another needs no reference counting).
+enum AbiTag : uint8_t { kTagUndef = 0, kTagBool = 1, kTagInt = 2, kTagFloat = 3 };
+/// In UnitRequest::slot_tags: the unit never names this slot.
+inline constexpr uint8_t kTagUnused = 0xff;
+
+/// Why a kUnitVm returned. In every case the unit has stored every slot it names (payload
+/// and tag) into VmUnitFrame::slots and its abstract value stack into VmUnitFrame::stack,
+/// so the interpreter continues at `resume_ip` exactly as if it had run the same ops.
+enum VmExit : uint32_t {
+  /// Control left the range: a jump to an ip outside [range_begin, range_end), falling
+  /// through range_end, or reaching an op the unit does not contain. resume_ip = that ip.
+  kExitLeft = 0,
+  /// An op met values it does not handle natively (integer division by zero, which the
+  /// interpreter turns into Undef, ...): resume_ip = that op, which the interpreter runs.
+  kExitDeopt = 1,
+  /// The poll flag was set at a backedge (interrupt or memory limit pending): resume_ip =
+  /// the backedge's target; the core polls before interpreting it.
+  kExitPoll = 2,
+};
+
+/// The state a kUnitVm shares with the core for one entry.
+struct VmUnitFrame {
+  /// The frame's slots, at least UnitRequest::num_slots of them; on entry each slot the
+  /// unit names has the tag UnitRequest::slot_tags gives for it (the core checks).
+  AbiValue* slots;
+  /// On entry: the UnitRequest::entry_depth values the unit starts with (a sub's
+  /// arguments), bottom first, tags as UnitRequest::entry_stack_tags. On exit: the
+  /// unit's stack above that base, bottom first (capacity UnitResult::max_exit_stack).
+  AbiValue* stack;
+  /// The VM's poll flag (a std::atomic<bool>, read with a relaxed load at backedges).
+  const uint8_t* poll;
+  /// Out: the absolute ip at which the interpreter continues.
+  uint64_t resume_ip;
+  /// Out: number of values stored into `stack`.
+  uint32_t exit_depth;
+  /// Out: the VmExit (also the return value).
+  uint32_t exit_reason;
+};
+
 
 /// Flags of a UnitRequest.
 enum UnitFlags : uint32_t {
   kDumpIr = 1u << 0,    ///< put the optimised LLVM IR in UnitResult::dump
   kDumpAsm = 1u << 1,   ///< put the machine code's assembly in UnitResult::dump
+  kWantObject = 1u << 2,  ///< put the relocatable object file in UnitResult::object (for
+                          ///< the on-disk cache, reloaded with PluginApi::load_object)
 };
 
 /// A compile job. Everything it points to stays valid for the duration of compile().
@@ -72,6 +134,15 @@ struct UnitRequest {
   uint32_t result_is_float;   ///< kUnitLinear: the result type the core's validation found
   uint32_t num_slots;         ///< highest slot referenced + 1 (0: no slot ops)
   const char* name;           ///< unique symbol name for the function (e.g. fusevm_lin_<hash>)
+  // kUnitVm only (zero otherwise). Jump targets in `ops` are absolute chunk ips, and `ops`
+  // is the whole chunk, so targets outside the range are exits, not errors.
+  uint32_t vm_tier;           ///< VmTier
+  uint32_t entry_depth;       ///< values on the stack at entry (see VmUnitFrame::stack)
+  uint64_t range_begin;       ///< first op of the unit
+  uint64_t range_end;         ///< one past its last op
+  uint64_t entry_ip;          ///< where native code starts, in [range_begin, range_end)
+  const uint8_t* slot_tags;   ///< num_slots entries: AbiTag at entry, or kTagUnused
+  const uint8_t* entry_stack_tags;  ///< entry_depth AbiTags
 };
 
 /// A compile job's outcome.
@@ -82,6 +153,10 @@ struct UnitResult {
   char reason[256];           ///< why it failed (NUL-terminated), empty on success
   char* dump;                 ///< requested dumps (malloc'd, NUL-terminated) or null;
                               ///< the core releases it with PluginApi::free_text
+  uint32_t max_exit_stack;    ///< kUnitVm: most values any exit stores into VmUnitFrame::stack
+  char* object;               ///< kWantObject: the object file (malloc'd) or null;
+                              ///< the core releases it with PluginApi::free_text
+  uint64_t object_size;       ///< bytes in `object`
 };
 
 /// Options for a plugin engine.
@@ -101,8 +176,16 @@ struct PluginApi {
   void (*destroy)(void* engine);
   /// Compile one unit; returns 1 on success (result->entry set), 0 on failure.
   int (*compile)(void* engine, const UnitRequest* request, UnitResult* result);
-  /// Release UnitResult::dump.
+  /// Release UnitResult::dump or UnitResult::object.
   void (*free_text)(char* text);
+  /// Link an object file that compile() produced (kWantObject), possibly in another
+  /// process, and look up the function `name` in it; returns 1 with result->entry set, or
+  /// 0 with result->reason. The bytes are copied.
+  int (*load_object)(void* engine, const char* name, const void* bytes, uint64_t size,
+                     UnitResult* result);
+  /// What makes an object file usable only on this host: target triple, CPU name and
+  /// features (NUL-terminated; owned by the engine). Part of the object cache's key.
+  const char* (*target_key)(void* engine);
 };
 
 }  // namespace fusevm::jit_abi

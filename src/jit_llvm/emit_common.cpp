@@ -143,9 +143,10 @@ llvm::Value* OpEmitter::truthy(StackValue v) {
                             : b_.CreateFCmpONE(v.value, zero, "truthy");
 }
 
-llvm::Value* OpEmitter::call_helper(const char* name, llvm::Type* ret, llvm::Value* a, llvm::Value* b) {
-  llvm::Module& m = *b_.GetInsertBlock()->getModule();
-  llvm::FunctionType* type = llvm::FunctionType::get(ret, {a->getType(), b->getType()}, false);
+llvm::Value* call_pure_helper(llvm::IRBuilder<>& b, const char* name, llvm::Type* ret, llvm::Value* x,
+                              llvm::Value* y) {
+  llvm::Module& m = *b.GetInsertBlock()->getModule();
+  llvm::FunctionType* type = llvm::FunctionType::get(ret, {x->getType(), y->getType()}, false);
   llvm::FunctionCallee callee = m.getOrInsertFunction(name, type);
   if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
     // Pure functions of their arguments (errno from pow/fmod is never observed), so the
@@ -154,7 +155,11 @@ llvm::Value* OpEmitter::call_helper(const char* name, llvm::Type* ret, llvm::Val
     f->setDoesNotThrow();
     f->setWillReturn();
   }
-  return b_.CreateCall(callee, {a, b});
+  return b.CreateCall(callee, {x, y});
+}
+
+llvm::Value* OpEmitter::call_helper(const char* name, llvm::Type* ret, llvm::Value* a, llvm::Value* b) {
+  return call_pure_helper(b_, name, ret, a, b);
 }
 
 llvm::Value* OpEmitter::int_div(llvm::Value* x, llvm::Value* y) {

@@ -10,6 +10,7 @@
 #include <llvm/IR/IRBuilder.h>
 
 #include "jit_abi/plugin_abi.hpp"
+#include "jit_llvm/op_text.hpp"
 
 namespace fusevm::jit_llvm {
 
@@ -78,21 +79,20 @@ class OpEmitter {
   llvm::Type* f64_;
 };
 
-/// Mnemonic of an opcode for messages ("op#200" when the code is unknown).
-std::string op_label(uint8_t code);
-
 /// The slots any op of the unit names (both of AccumSumLoop and AddAssignSlotVoid), in
 /// ascending order. False, with `reason`, when one is not below request.num_slots: the
 /// caller's array has exactly num_slots entries and code never writes past it.
 bool collect_slots(const jit_abi::UnitRequest& request, std::vector<uint16_t>& slots,
                    std::string& reason);
 
+/// A call of runtime helper `name` (runtime_helpers.hpp) on two arguments, declared as a
+/// pure function of them so that the optimiser may CSE it or hoist it out of loops.
+llvm::Value* call_pure_helper(llvm::IRBuilder<>& b, const char* name, llvm::Type* ret, llvm::Value* x,
+                              llvm::Value* y);
+
 /// The unit's function: external, C calling convention, nounwind. No unwind tables: the
 /// engine adds them only when a debugger or profiler is attached (they cost link time).
 llvm::Function* create_unit_function(llvm::Module& module, const char* name, llvm::Type* ret,
                                      llvm::ArrayRef<llvm::Type*> params);
-
-/// printf-style formatting for failure reasons.
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 }  // namespace fusevm::jit_llvm

@@ -20,12 +20,14 @@
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include "jit_llvm/build_id.hpp"
 #include "jit_llvm/codegen.hpp"
 #include "jit_llvm/debug_support.hpp"
 #include "jit_llvm/emit.hpp"
 #include "jit_llvm/object_info.hpp"
 #include "jit_llvm/perf_map.hpp"
 #include "jit_llvm/runtime_helpers.hpp"
+#include "jit_llvm/slab_memory.hpp"
 
 namespace fusevm::jit_llvm {
 
@@ -42,8 +44,7 @@ llvm::Expected<std::unique_ptr<orc::ObjectLayer>> create_object_layer(orc::Execu
                                                                       const llvm::Triple&) {
   // Units are small and many: carve them from reserved slabs rather than mapping pages
   // for each one (a mapping per unit costs system calls on every compile).
-  auto memory =
-      orc::MapperJITLinkMemoryManager::CreateWithMapper<orc::InProcessMemoryMapper>(kSlabBytes);
+  auto memory = create_slab_memory_manager(kSlabBytes);
   if (!memory) return memory.takeError();
   auto layer = std::make_unique<orc::ObjectLinkingLayer>(es, std::move(*memory));
   auto eh_frames = orc::EPCEHFrameRegistrar::Create(es);
@@ -115,19 +116,38 @@ class LlvmEngine final : public Engine {
     }
     perf_map_ = options.perf_map == 1;
     debug_frames_ = options.gdb != 0 || options.perf_map != 0;
+    // Both TargetMachines come from one host description, so one key covers both tiers.
+    target_key_ = tm_linear_->getTargetTriple().str() + ";cpu=" + tm_linear_->getTargetCPU().str() +
+                  ";features=" + tm_linear_->getTargetFeatureString().str() +
+                  ";frames=" + (debug_frames_ ? "1" : "0") + ";plugin=" + plugin_build_id();
     return true;
   }
 
+  const char* target_key() const override { return target_key_.c_str(); }
+
   bool compile(const jit_abi::UnitRequest& req, jit_abi::UnitResult& result) override {
+    result = jit_abi::UnitResult{};
+    return guarded(result, "compilation failed",
+                   [&](std::string& reason) { return compile_unit(req, result, reason); });
+  }
+
+  bool load_object(const char* name, const void* bytes, uint64_t size,
+                   jit_abi::UnitResult& result) override {
+    result = jit_abi::UnitResult{};
+    return guarded(result, "cannot load the object",
+                   [&](std::string& reason) { return load_unit(name, bytes, size, result, reason); });
+  }
+
+ private:
+  // Runs `work` (which fills `result` and says whether it succeeded) so that no exception
+  // crosses into the core, then records the failure reason and the wall time in `result`.
+  template <typename Work>
+  static bool guarded(jit_abi::UnitResult& result, const char* default_reason, Work&& work) {
     const auto start = std::chrono::steady_clock::now();
-    result.entry = nullptr;
-    result.code_bytes = 0;
-    result.reason[0] = '\0';
-    result.dump = nullptr;
     std::string reason;
     bool ok = false;
     try {
-      ok = compile_unit(req, result, reason);
+      ok = work(reason);
     } catch (const std::exception& e) {
       reason = std::string("internal error: ") + e.what();
     } catch (...) {
@@ -135,7 +155,7 @@ class LlvmEngine final : public Engine {
     }
     if (!ok) {
       result.entry = nullptr;
-      if (reason.empty()) reason = "compilation failed";
+      if (reason.empty()) reason = default_reason;
       std::snprintf(result.reason, sizeof result.reason, "%s", reason.c_str());
     }
     result.compile_ns = static_cast<uint64_t>(
@@ -144,7 +164,6 @@ class LlvmEngine final : public Engine {
     return ok;
   }
 
- private:
   // Generated code names helpers symbolically; binding the names here (absolute symbols)
   // keeps process addresses out of the objects.
   bool define_helpers(std::string& error) {
@@ -170,7 +189,8 @@ class LlvmEngine final : public Engine {
       reason = "the unit's ops are missing";
     } else if (req.num_consts != 0 && req.consts == nullptr) {
       reason = "the unit's constants are missing";
-    } else if (req.kind != jit_abi::kUnitLinear && req.kind != jit_abi::kUnitBlock) {
+    } else if (req.kind != jit_abi::kUnitLinear && req.kind != jit_abi::kUnitBlock &&
+               req.kind != jit_abi::kUnitVm) {
       reason = "unknown unit kind " + std::to_string(req.kind);
     } else {
       return true;
@@ -205,7 +225,10 @@ class LlvmEngine final : public Engine {
       reason = std::string("a unit named ") + req.name + " already exists in this engine";
       return false;
     }
-    const bool block = req.kind == jit_abi::kUnitBlock;
+    // A VM unit of the block tier is optimised as the block tier is; of the linear tier,
+    // not at all (the VM compiles those on first run, where compile time is what counts).
+    const bool block = req.kind == jit_abi::kUnitBlock ||
+                       (req.kind == jit_abi::kUnitVm && req.vm_tier == jit_abi::kVmTierBlock);
     llvm::TargetMachine& tm = block ? *tm_block_ : *tm_linear_;
 
     // Each unit gets its own context and module, dropped as soon as its object exists:
@@ -214,7 +237,11 @@ class LlvmEngine final : public Engine {
     auto module = std::make_unique<llvm::Module>(req.name, context);
     module->setDataLayout(tm.createDataLayout());
     module->setTargetTriple(tm.getTargetTriple().str());
-    if (!(block ? build_block(*module, req, reason) : build_linear(*module, req, reason))) return false;
+    uint32_t max_exit_stack = 0;
+    const bool built = req.kind == jit_abi::kUnitVm ? build_vm(*module, req, max_exit_stack, reason)
+                       : req.kind == jit_abi::kUnitBlock ? build_block(*module, req, reason)
+                                                         : build_linear(*module, req, reason);
+    if (!built) return false;
     std::string broken;
     llvm::raw_string_ostream broken_os(broken);
     if (llvm::verifyModule(*module, &broken_os)) {
@@ -230,6 +257,17 @@ class LlvmEngine final : public Engine {
     if (!emit_machine_code(*module, tm, false, object, reason)) return false;
     ObjectFacts facts;
     if (!inspect_object(object.data(), object.size(), req.name, facts, reason)) return false;
+    // Copied before the link consumes the buffer; handed over only on success.
+    std::unique_ptr<char, decltype(&std::free)> object_copy(nullptr, &std::free);
+    if (req.flags & jit_abi::kWantObject) {
+      object_copy.reset(static_cast<char*>(std::malloc(object.size())));
+      if (!object_copy) {
+        reason = "out of memory copying the object";
+        return false;
+      }
+      std::memcpy(object_copy.get(), object.data(), object.size());
+    }
+    const uint64_t object_size = object.size();
 
     orc::ResourceTrackerSP tracker = jit_->getMainJITDylib().createResourceTracker();
     session_error_.clear();
@@ -251,7 +289,78 @@ class LlvmEngine final : public Engine {
     if (perf_map_) perf_map_add(address->getValue(), facts.symbol_size, req.name);
     result.entry = address->toPtr<void*>();
     result.code_bytes = facts.code_bytes;
+    result.max_exit_stack = max_exit_stack;
     if (!dump.empty()) result.dump = copy_to_malloc(dump);
+    if (object_copy) {
+      result.object = object_copy.release();
+      result.object_size = object_size;
+    }
+    return true;
+  }
+
+  // A cached object links into a JITDylib of its own: its symbol names were chosen by
+  // another process (or an earlier engine) and may repeat names this engine already holds.
+  // The dylib links against the main one, which binds the runtime helpers by name.
+  bool load_unit(const char* name, const void* bytes, uint64_t size, jit_abi::UnitResult& result,
+                 std::string& reason) {
+    if (name == nullptr || name[0] == '\0') {
+      reason = "the unit has no function name";
+      return false;
+    }
+    if (bytes == nullptr || size == 0) {
+      reason = "the object is empty";
+      return false;
+    }
+    // The copy is suitably aligned for the ELF reader, whatever the caller's bytes were.
+    std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(
+        llvm::StringRef(static_cast<const char*>(bytes), size), name);
+    // All checked before JITLink sees the bytes: it trusts its input (a malformed object
+    // can crash it), links whatever architecture it is given, and a function named `name`
+    // must exist for the entry to mean anything.
+    if (!validate_object(buffer->getBufferStart(), buffer->getBufferSize(), reason)) return false;
+    ObjectFacts facts;
+    if (!inspect_object(buffer->getBufferStart(), buffer->getBufferSize(), name, facts, reason)) return false;
+    if (!facts.relocatable) {
+      reason = "not a relocatable object file";
+      return false;
+    }
+    if (facts.arch != static_cast<unsigned>(tm_linear_->getTargetTriple().getArch())) {
+      reason = "the object was built for another architecture";
+      return false;
+    }
+    if (!facts.has_function) {
+      reason = std::string("the object defines no function ") + name;
+      return false;
+    }
+    auto dylib = jit_->createJITDylib("fusevm_object_" + std::to_string(loaded_objects_++));
+    if (!dylib) {
+      reason = "cannot create a JITDylib: " + llvm::toString(dylib.takeError());
+      return false;
+    }
+    orc::JITDylib& jd = *dylib;
+    jd.addToLinkOrder(jit_->getMainJITDylib());
+    orc::ResourceTrackerSP tracker = jd.createResourceTracker();
+    auto forget = [&] {
+      discard(tracker);
+      if (llvm::Error err = jit_->getExecutionSession().removeJITDylib(jd)) llvm::consumeError(std::move(err));
+    };
+    session_error_.clear();
+    if (llvm::Error err = jit_->addObjectFile(tracker, std::move(buffer))) {
+      reason = "cannot add the object: " + llvm::toString(std::move(err));
+      forget();
+      return false;
+    }
+    auto address = jit_->lookup(jd, name);
+    if (!address) {
+      reason = "cannot link the object: " + llvm::toString(address.takeError());
+      if (!session_error_.empty()) reason += " (" + session_error_ + ")";
+      forget();
+      return false;
+    }
+    units_.push_back(tracker);
+    if (perf_map_) perf_map_add(address->getValue(), facts.symbol_size, name);
+    result.entry = address->toPtr<void*>();
+    result.code_bytes = facts.code_bytes;
     return true;
   }
 
@@ -280,6 +389,8 @@ class LlvmEngine final : public Engine {
   bool jitdump_ = false;
   bool debug_frames_ = false;
   std::string session_error_;
+  std::string target_key_;
+  uint64_t loaded_objects_ = 0;  // names the loaded objects' JITDylibs
 };
 
 }  // namespace

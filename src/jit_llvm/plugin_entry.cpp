@@ -45,8 +45,25 @@ int api_compile(void* engine, const jit_abi::UnitRequest* request, jit_abi::Unit
 
 void api_free_text(char* text) { std::free(text); }
 
+int api_load_object(void* engine, const char* name, const void* bytes, uint64_t size,
+                    jit_abi::UnitResult* result) {
+  if (result == nullptr) return 0;
+  if (engine == nullptr) {
+    *result = jit_abi::UnitResult{};
+    std::snprintf(result->reason, sizeof result->reason, "%s", "no engine");
+    return 0;
+  }
+  return static_cast<Engine*>(engine)->load_object(name, bytes, size, *result) ? 1 : 0;
+}
+
+// The key is built once at engine creation, so this cannot fail or throw.
+const char* api_target_key(void* engine) {
+  return engine != nullptr ? static_cast<Engine*>(engine)->target_key() : "";
+}
+
 const jit_abi::PluginApi kApi = {
-    jit_abi::kAbiVersion, LLVM_VERSION_STRING, api_create, api_destroy, api_compile, api_free_text,
+    jit_abi::kAbiVersion, LLVM_VERSION_STRING, api_create,      api_destroy,
+    api_compile,          api_free_text,       api_load_object, api_target_key,
 };
 
 }  // namespace

@@ -125,6 +125,8 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
   Value* sp = st.stack.top_;
   Value* cap = stack_end(st);
   Frame* fr = st.frames.empty() ? const_cast<Frame*>(&kNoFrame) : &st.frames.back();
+  int32_t* const jit_counters = st.jit_counters;
+  uint64_t jit_from = 0;
 
 #define RELOAD_FRAME() \
   (fr = st.frames.empty() ? const_cast<Frame*>(&kNoFrame) : &st.frames.back())
@@ -166,7 +168,8 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
   do {                                                              \
     if (FUSEVM_UNLIKELY(st.poll.load(std::memory_order_relaxed))) { \
       SYNC_AT_PC();                                                 \
-      if (!st.poll_slow(st.ip)) goto error_exit;                          \
+      if (!st.poll_slow(st.ip)) goto error_exit;                    \
+      if (FUSEVM_UNLIKELY(st.ip != cur->ip_of(pc))) pc = cur->at(st.ip); \
     }                                                               \
   } while (0)
 #define ENSURE(n)                                          \
@@ -201,11 +204,20 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
     }                                                   \
     NEXT();                                             \
   } while (0)
-#define JUMP_TO(t) \
-  do {             \
-    pc = (t);      \
-    POLL();        \
-    NEXT();        \
+  // A taken backward jump in the main stream counts toward its target's JIT counter.
+#define JUMP_TO(t)                                                              \
+  do {                                                                          \
+    const Insn* to_ = (t);                                                      \
+    if (FUSEVM_UNLIKELY(jit_counters != nullptr) && to_ <= pc &&                \
+        cur->index == CodeSet::kMain &&                                         \
+        FUSEVM_UNLIKELY(++jit_counters[to_ - cur->code.data()] >= 0)) {         \
+      jit_from = cur->ip_of(pc);                                                \
+      pc = to_;                                                                 \
+      goto jit_backedge;                                                        \
+    }                                                                           \
+    pc = to_;                                                                   \
+    POLL();                                                                     \
+    NEXT();                                                                     \
   } while (0)
 
   NEXT();
@@ -579,6 +591,8 @@ dispatch_top:
       }
     }
     RELOAD_FRAME();
+    // A forked child never returns into the code it was not forked for.
+    if (FUSEVM_UNLIKELY(!st.fork_regions.empty())) st.keep_return_in_fork_region(ret_code, ret_ip);
     cur = &st.code.stream(ret_code);
     pc = FUSEVM_LIKELY(ret_ip - cur->ip_base < cur->len) ? cur->code.data() + (ret_ip - cur->ip_base)
                                                         : cur->at(ret_ip);
@@ -881,6 +895,29 @@ dispatch_top:
   }
   __builtin_unreachable();
 #endif
+
+  // JUMP_TO's slow path: pc is the loop header whose counter came due.
+  // It polls first, as every taken jump does, so a pending interrupt stops the loop at the
+  // same iteration with or without native code.
+jit_backedge : {
+  const Insn* const header = pc;
+  POLL();
+  if (pc == header) {
+    SYNC_AT_PC();
+    switch (st.jit->on_backedge(st, jit_from)) {
+      case JitOutcome::Error:
+        goto error_exit;
+      case JitOutcome::Ran:
+        RELOAD();
+        pc = cur->at(st.ip);
+        POLL();  // native code left at a backedge whose poll it did not act on
+        break;
+      case JitOutcome::Interpret:
+        break;
+    }
+  }
+  NEXT();
+}
 
 fuel_exhausted:
   __attribute__((unused));

@@ -1,5 +1,7 @@
 // Out-of-line shell ops (spec/ops.md §20): host calls, and the VM's own no-host behaviour.
+#include <algorithm>
 #include <exception>
+#include <optional>
 
 #include "fusevm/host.hpp"
 #include "vm/interp.hpp"
@@ -66,22 +68,22 @@ uint64_t next_pipeline_boundary(const Chunk& c, uint64_t at) {
   return c.ops.size();
 }
 
-int32_t inline_exec_builtin(VMState& st, const std::vector<std::string>& args, bool* handled) {
-  *handled = true;
+bool is_inline_builtin(const std::string& cmd) {
+  return cmd == "true" || cmd == "test" || cmd == "[" || cmd == "false" || cmd == "echo";
+}
+
+// Precondition: is_inline_builtin(args[0]).
+int32_t run_inline_builtin(VMState& st, const std::vector<std::string>& args) {
   const std::string& cmd = args[0];
-  if (cmd == "true" || cmd == "test" || cmd == "[") return 0;  // test/[ evaluate nothing
   if (cmd == "false") return 1;
-  if (cmd == "echo") {
-    std::string line;
-    for (size_t k = 1; k < args.size(); ++k) {
-      if (k > 1) line.push_back(' ');
-      line += args[k];
-    }
-    line.push_back('\n');
-    st.write_output(line);
-    return 0;
+  if (cmd != "echo") return 0;  // true, and test/[ which evaluate nothing
+  std::string line;
+  for (size_t k = 1; k < args.size(); ++k) {
+    if (k > 1) line.push_back(' ');
+    line += args[k];
   }
-  *handled = false;
+  line.push_back('\n');
+  st.write_output(line);
   return 0;
 }
 
@@ -104,6 +106,30 @@ OpStatus enter_function(VMState& st, uint64_t entry, const std::vector<std::stri
   return OpStatus::Jumped;
 }
 
+namespace {
+
+// HostAction::ContinueForked: this process runs [op_ip + 1, end] alone.
+void enter_fork_region(VMState& st, uint64_t op_ip, uint64_t end) {
+  VMState::ForkRegion r;
+  r.begin = op_ip + 1;
+  r.end = std::min<uint64_t>(end, st.chunk.ops.size());
+  r.stream = st.cur_stream;
+  r.call_depth = st.frames.call_count();
+  st.fork_regions.push_back(r);
+  st.refresh_poll();
+}
+
+// A boundary op reached: the innermost fork region ending here is over (a host that
+// returned ContinueForked normally ends the process in this op's host call).
+void leave_fork_region_at(VMState& st, uint64_t op_ip) {
+  if (!st.fork_regions.empty() && st.fork_regions.back().end == op_ip) {
+    st.fork_regions.pop_back();
+    st.refresh_poll();
+  }
+}
+
+}  // namespace
+
 OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
   ShellHost* host = st.host;
   HostContext cx(vm);
@@ -123,17 +149,26 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
         args.erase(args.begin());
         return enter_function(st, *entry, args);
       }
-      // (2) inline builtins, host or not
-      bool handled = false;
-      int32_t code = inline_exec_builtin(st, args, &handled);
+      // (2) inline builtins, host or not; a host still sees them begin and end, so state
+      // it keeps for "the next command" (a here-document, a failed redirection, process-
+      // substitution fds) belongs to this one and does not reach a later command.
+      if (is_inline_builtin(args[0])) {
+        std::optional<int32_t> skipped;
+        if (host && !host_call(st, "inline_builtin_begin",
+                               [&] { skipped = host->inline_builtin_begin(cx, args); }))
+          return OpStatus::Error;
+        const int32_t code = skipped ? *skipped : run_inline_builtin(st, args);
+        if (host && !host_call(st, "inline_builtin_end", [&] { host->inline_builtin_end(cx); }))
+          return OpStatus::Error;
+        return push_or_fail(Value::Status(code));
+      }
       // (3) the host, or a real spawn
-      if (!handled) {
-        if (host) {
-          if (!host_call(st, "exec", [&] { code = host->exec(cx, args); })) return OpStatus::Error;
-        } else {
-          st.flush_output();
-          code = spawn_and_wait(args);
-        }
+      int32_t code = 0;
+      if (host) {
+        if (!host_call(st, "exec", [&] { code = host->exec(cx, args); })) return OpStatus::Error;
+      } else {
+        st.flush_output();
+        code = spawn_and_wait(args);
       }
       return push_or_fail(Value::Status(code));  // Exec leaves last_status alone
     }
@@ -184,9 +219,11 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
         st.ip = next_pipeline_boundary(chunk, op_ip);
         return OpStatus::Jumped;
       }
+      if (a == HostAction::ContinueForked) enter_fork_region(st, op_ip, next_pipeline_boundary(chunk, op_ip));
       return OpStatus::Next;
     }
     case OpCode::PipelineStage: {
+      leave_fork_region_at(st, op_ip);
       HostAction a = HostAction::Continue;
       if (host && !host_call(st, "pipeline_stage", [&] { a = host->pipeline_stage(cx); }))
         return OpStatus::Error;
@@ -194,9 +231,11 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
         st.ip = next_pipeline_boundary(chunk, op_ip);
         return OpStatus::Jumped;
       }
+      if (a == HostAction::ContinueForked) enter_fork_region(st, op_ip, next_pipeline_boundary(chunk, op_ip));
       return OpStatus::Next;
     }
     case OpCode::PipelineEnd: {
+      leave_fork_region_at(st, op_ip);
       int32_t s = st.last_status;
       if (host && !host_call(st, "pipeline_end", [&] { s = host->pipeline_end(cx); }))
         return OpStatus::Error;
@@ -211,9 +250,12 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
         st.ip = after_matching_subshell_end(chunk, op_ip);
         return OpStatus::Jumped;
       }
+      if (a == HostAction::ContinueForked)
+        enter_fork_region(st, op_ip, after_matching_subshell_end(chunk, op_ip) - 1);
       return OpStatus::Next;
     }
     case OpCode::SubshellEnd:
+      leave_fork_region_at(st, op_ip);
       if (host && !host_call(st, "subshell_end", [&] { host->subshell_end(cx); })) return OpStatus::Error;
       return OpStatus::Next;
     case OpCode::Redirect: {

@@ -86,6 +86,7 @@ void VMState::reset() {
   has_pending_error = false;
   pending_error.clear();
   halt_value = Value();
+  fork_regions.clear();
   interrupt_requested.store(false);
   refresh_poll();
 }
@@ -135,6 +136,13 @@ bool VMState::poll_slow(uint64_t at_ip) {
     set_limit_error("memory", limits.max_memory, at_ip);
     return false;
   }
+  if (!fork_regions.empty()) {
+    const ForkRegion& r = fork_regions.back();
+    if (cur_stream == r.stream && frames.call_count() == r.call_depth &&
+        (at_ip < r.begin || at_ip > r.end)) {
+      ip = r.end;
+    }
+  }
   return true;
 }
 
@@ -183,6 +191,17 @@ VMResult finish(VMState& st, ExitReason why) {
 }
 }  // namespace
 
+namespace {
+
+// Native code counts no ops and allocates nothing, so a run with a fuel or memory limit
+// stays in the interpreter, where those limits are checked op by op and at each poll.
+int32_t* jit_counters_for_run(VMState& st) {
+  if (!st.jit || st.limits.fuel != 0 || st.limits.max_memory != 0) return nullptr;
+  return st.jit->hot_counters.data();
+}
+
+}  // namespace
+
 VMResult VM::run() {
   VMState& st = *s_;
   if (st.running) {
@@ -197,10 +216,13 @@ VMResult VM::run() {
   // exec_block_op).
   st.cur_stream = CodeSet::kMain;
   CodeStream* cur = &st.code.main();
+  st.jit_counters = jit_counters_for_run(st);
   st.running = true;
   ExitReason why;
   try {
-    why = Interp::execute(st, *this, cur, cur->at(st.ip));
+    JitOutcome jit = JitOutcome::Interpret;
+    if (st.jit_counters != nullptr && st.ip == 0 && st.frames.size() == 1) jit = st.jit->on_run_start(st);
+    why = jit == JitOutcome::Error ? ExitReason::Error : Interp::execute(st, *this, cur, cur->at(st.ip));
   } catch (const std::bad_alloc&) {
     st.set_error("out of memory", st.ip);
     why = ExitReason::Error;
@@ -210,6 +232,34 @@ VMResult VM::run() {
   VMResult r = finish(st, why);
   notify_run_finished(*this, r);
   return r;
+}
+
+void VM::enable_jit(JitTiers tiers) {
+  JitOptions options;
+  options.tiers = tiers;
+  auto env_on = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && std::string_view(v) == "1";
+  };
+  options.sync = env_on("FUSEVM_JIT_SYNC");
+  options.strict = env_on("FUSEVM_JIT_STRICT");
+  enable_jit(options);
+}
+
+void VM::enable_jit(const JitOptions& options) {
+  VMState& st = *s_;
+  if (st.running) return;  // a hook swapped under a running loop would dangle
+  st.jit_counters = nullptr;
+  st.jit = options.tiers == JitTiers::Off ? nullptr : make_jit_hook(st.chunk, options);
+}
+
+JitOptions VM::jit_options() const {
+  if (!s_->jit) {
+    JitOptions off;
+    off.tiers = JitTiers::Off;
+    return off;
+  }
+  return s_->jit->options();
 }
 
 VMResult VM::call(std::string_view name, std::vector<Value> args) {
@@ -245,6 +295,7 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
   if (!was_running) {
     st.fuel_left = st.limits.fuel;
     st.refresh_poll();
+    st.jit_counters = jit_counters_for_run(st);
   }
   st.running = true;
   ExitReason why;

@@ -11,6 +11,7 @@
 #include "fusevm/host.hpp"
 #include "fusevm/vm.hpp"
 #include "vm/code.hpp"
+#include "vm/jit_hook.hpp"
 
 namespace fusevm {
 
@@ -40,6 +41,18 @@ struct VMState {
   uint32_t block_depth = 0;         // active block activations (count toward call depth)
   bool running = false;
 
+  // A child a forking host created for one region of code (HostAction::ContinueForked):
+  // a taken jump that leaves [begin, end] at the region's own call depth, or a Return
+  // below that depth, goes to the boundary op `end` instead, whose host call ends the
+  // child. Nested when a child forks again; the innermost region is the back().
+  struct ForkRegion {
+    uint64_t begin = 0;
+    uint64_t end = 0;          // the SubshellEnd / PipelineStage / PipelineEnd op
+    uint32_t stream = 0;
+    size_t call_depth = 0;     // frames.call_count() when the region was entered
+  };
+  std::vector<ForkRegion> fork_regions;
+
   Limits limits;
   uint64_t fuel_left = 0;
   int64_t memory_baseline = 0;      // heap_bytes_live() when the limit was set
@@ -47,6 +60,12 @@ struct VMState {
   // Set when any poll-point work is pending (interrupt or memory limit); read at every
   // backedge and call, so it must stay a single relaxed load.
   std::atomic<bool> poll{false};
+
+  // The JIT side (null until enable_jit). jit_counters points at jit->hot_counters when
+  // JIT entries are allowed for this run (no fuel limit), else it is null; the dispatch
+  // loop reads it once per entry.
+  std::unique_ptr<JitHook> jit;
+  int32_t* jit_counters = nullptr;
 
   std::vector<BuiltinFn> builtins;
   ExtensionHandler ext_handler;
@@ -73,15 +92,24 @@ struct VMState {
     if (out_buf.size() >= 65536) flush_output();
   }
   void refresh_poll() {
-    poll.store(interrupt_requested.load(std::memory_order_relaxed) || limits.max_memory != 0,
+    poll.store(interrupt_requested.load(std::memory_order_relaxed) || limits.max_memory != 0 ||
+                   !fork_regions.empty(),
                std::memory_order_relaxed);
   }
   /// True when one more frame or block activation would pass max_call_depth (frames and
   /// active blocks count alike).
   bool call_depth_full() const { return frames.size() + block_depth >= limits.max_call_depth; }
   /// Work at an interrupt point once `poll` is set: a pending interrupt or a memory-limit
-  /// breach sets the error (at `at_ip`) and returns false.
+  /// breach sets the error (at `at_ip`) and returns false; a jump out of a fork region
+  /// moves `ip` to the region's boundary op (the caller re-reads it).
   bool poll_slow(uint64_t at_ip);
+  /// After a Return: if it left the innermost fork region (below its call depth), replace
+  /// the return target (stream, ip) with the region's boundary op.
+  void keep_return_in_fork_region(uint32_t& stream, uint64_t& ip) const {
+    if (fork_regions.empty() || frames.call_count() >= fork_regions.back().call_depth) return;
+    stream = fork_regions.back().stream;
+    ip = fork_regions.back().end;
+  }
   /// Build a RuntimeError at `ip` with a backtrace of the frame stack.
   void set_error(std::string message, uint64_t at_ip);
   /// "limit exceeded: <name> (<value>)".

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -359,6 +360,150 @@ TEST_F(HostRegressions, RedirectToAFifoSurvivesASignalWithoutSaRestart) {
   ::sigaction(SIGUSR2, &old, nullptr);
   EXPECT_EQ(status_of(r), 0) << r.repr();
   EXPECT_EQ(got, "through the fifo\n");
+}
+
+}  // namespace
+}  // namespace fusevm_test
+
+namespace fusevm_test {
+namespace {
+
+// The lines `FILE` holds (each "after" appended by a process that ran the parent's code).
+int count_lines(const std::string& path) {
+  const std::string text = slurp(path);
+  return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A subshell inside a function that returned from within the subshell: the forked child
+// returned into the caller and ran the rest of the parent's program ("after" twice).
+TEST_F(HostRegressions, ReturnInsideASubshellDoesNotRunTheParentsCodeInTheChild) {
+  TempDir dir;
+  HostedVM h = hosted(R"(
+  Call @f, 0
+  Pop
+)" + cmd({"sh", "-c", "echo after >> " + (dir / "log")}) + R"(
+  Pop
+  Jump done
+.sub f
+  SubshellBegin
+  LoadInt 7
+  ReturnValue
+  SubshellEnd
+  LoadInt 1
+  ReturnValue
+done:
+)");
+  VMResult r = h.run();
+  EXPECT_FALSE(r.is_error()) << r.repr();
+  EXPECT_EQ(count_lines(dir / "log"), 1) << slurp(dir / "log");
+}
+
+// `( break )` inside a loop compiles to a jump past SubshellEnd: the child followed it.
+TEST_F(HostRegressions, JumpPastSubshellEndDoesNotRunTheParentsCodeInTheChild) {
+  TempDir dir;
+  HostedVM h = hosted(R"(
+  SubshellBegin
+  Jump out
+  SubshellEnd
+out:
+)" + cmd({"sh", "-c", "echo after >> " + (dir / "log")}) + "  Pop\n");
+  VMResult r = h.run();
+  EXPECT_FALSE(r.is_error()) << r.repr();
+  EXPECT_EQ(count_lines(dir / "log"), 1) << slurp(dir / "log");
+}
+
+// The same through a pipeline stage, whose end boundary is the next PipelineStage.
+TEST_F(HostRegressions, JumpOutOfAPipelineStageDoesNotRunTheParentsCodeInTheChild) {
+  TempDir dir;
+  HostedVM h = hosted(R"(
+  PipelineBegin 2
+  Jump out
+  PipelineStage
+)" + cmd({"true"}) + R"(
+  PipelineEnd
+  Pop
+out:
+)" + cmd({"sh", "-c", "echo after >> " + (dir / "log")}) + "  Pop\n");
+  VMResult r = h.run();
+  EXPECT_FALSE(r.is_error()) << r.repr();
+  EXPECT_EQ(count_lines(dir / "log"), 1) << slurp(dir / "log");
+}
+
+// A jump that stays inside the stage's own code (a loop in the child) still runs there.
+TEST_F(HostRegressions, LoopsInsideAForkedSubshellStillRun) {
+  TempDir dir;
+  HostedVM h = hosted(R"(
+  SubshellBegin
+  LoadInt 0
+  SetSlot 0
+top:
+  GetSlot 0
+  LoadInt 3
+  NumLt
+  JumpIfFalse leave
+)" + cmd({"sh", "-c", "echo loop >> " + (dir / "log")}) + R"(
+  Pop
+  PreIncSlotVoid 0
+  Jump top
+leave:
+  SubshellEnd
+)");
+  VMResult r = h.run();
+  EXPECT_FALSE(r.is_error()) << r.repr();
+  EXPECT_EQ(slurp(dir / "log"), "loop\nloop\nloop\n");
+}
+
+// `echo hi <<EOF … EOF; cat`: echo runs inline, so the host kept the here-document
+// pending and fed it to cat.
+TEST_F(HostRegressions, HereDocumentOfAnInlineBuiltinDoesNotReachTheNextCommand) {
+  TempDir dir;
+  HostedVM h = hosted("  HereDoc \"secret\\n\"\n" + cmd({"echo", "hi"}) + "  Pop\n" +
+                      cmd({"sh", "-c", "cat > " + (dir / "cat")}) + "  Pop\n");
+  std::string out;
+  h.vm->set_output([&](std::string_view b) { out.append(b); });
+  FdCapture in(0, "/dev/null");  // cat reads nothing unless the here-document reaches it
+  VMResult r = h.run();
+  in.stop();
+  EXPECT_FALSE(r.is_error()) << r.repr();
+  EXPECT_EQ(out, "hi\n");
+  EXPECT_EQ(slurp(dir / "cat"), "");
+}
+
+// `echo hi > /no/such/dir/f`: the redirection failed, yet the inline echo ran anyway.
+TEST_F(HostRegressions, InlineBuiltinDoesNotRunWhenItsRedirectionFailed) {
+  TempDir dir;
+  HostedVM h = hosted(R"(
+  WithRedirectsBegin 1
+  LoadConst )" + q(dir / "missing/f") + R"(
+  Redirect 1, WRITE
+)" + cmd({"echo", "hi"}) + "  WithRedirectsEnd\n  ReturnValue\n");
+  std::string out;
+  h.vm->set_output([&](std::string_view b) { out.append(b); });
+  const int saved_err = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ::dup2(devnull, 2);
+  ::close(devnull);
+  VMResult r = h.run();
+  ::dup2(saved_err, 2);
+  ::close(saved_err);
+  EXPECT_EQ(status_of(r), 1) << r.repr();
+  EXPECT_EQ(out, "");
+}
+
+// `echo <(true)` in a loop: the inline echo never released its /dev/fd/N, so the fds
+// piled up until the next external command (or EMFILE).
+TEST_F(HostRegressions, ProcessSubstitutionFdsOfAnInlineBuiltinAreReleasedAfterIt) {
+  std::string body = "  LoadInt 0\n  SetSlot 0\ntop:\n  GetSlot 0\n  LoadInt 20\n  NumLt\n"
+                     "  JumpIfFalse done\n  LoadConst \"echo\"\n  ProcessSubIn p\n  Exec 2\n"
+                     "  Pop\n  PreIncSlotVoid 0\n  Jump top\ndone:\n"
+                     ".chunk p\n  LoadConst \"true\"\n  Exec 1\n.end\n";
+  HostedVM h = hosted(body);
+  h.vm->set_output([](std::string_view) {});
+  const int before = count_fds();
+  VMResult r = h.run();
+  EXPECT_FALSE(r.is_error()) << r.repr();
+  EXPECT_EQ(count_fds(), before) << "process-substitution fds still open after the run";
+  h.host->wait_background(0);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fusevm/jit.hpp"
 #include "fusevm/version.hpp"
 
 extern char** environ;
@@ -522,6 +523,116 @@ TEST_F(CliTest, ExamplesRunCleanly) {
     EXPECT_FALSE(r.out.empty()) << name;
     EXPECT_EQ(r.err, "") << name;
   }
+}
+
+
+// -- JIT switches -------------------------------------------------------------------------
+
+const char* const kHotLoop = R"(
+  LoadInt 0
+  SetSlot 0
+  LoadInt 1
+  SetSlot 1
+top:
+  GetSlot 1
+  LoadInt 1001
+  NumLt
+  JumpIfFalse done
+  GetSlot 0
+  GetSlot 1
+  Add
+  SetSlot 0
+  PreIncSlotVoid 1
+  Jump top
+done:
+  GetSlot 0
+  PrintLn 1
+)";
+
+// Sets an environment variable for the tool runs of one test, then puts it back.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_) ::setenv(name_, old_.c_str(), 1);
+    else ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
+TEST_F(CliTest, JitSwitchesRejectUnknownTiersAndDumpKinds) {
+  const std::string p = program("p.fasm", kHotLoop);
+  ToolRun bad = run_tool({"run", p, "--jit=fast"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("unknown JIT tier 'fast'"), std::string::npos) << bad.err;
+  EXPECT_EQ(run_tool({"run", p, "--jit=off,block"}).status, 2);
+  EXPECT_EQ(run_tool({"run", p, "--dump=bogus"}).status, 2);
+  ScopedEnv env("FUSEVM_JIT", "sometimes");
+  ToolRun from_env = run_tool({"run", p});
+  EXPECT_EQ(from_env.status, 2);
+  EXPECT_NE(from_env.err.find("FUSEVM_JIT: unknown JIT tier"), std::string::npos) << from_env.err;
+  EXPECT_EQ(run_tool({"run", p, "--jit=off"}).status, 0);  // the switch overrides the environment
+}
+
+TEST_F(CliTest, StatsReportEveryTierAndTheJitOffRunsTheInterpreter) {
+  const std::string p = program("p.fasm", kHotLoop);
+  ToolRun r = run_tool({"run", p, "--jit=off", "--stats"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "500500\n");
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("jit linear: compiled 0, .*entered 0"))) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("jit block: compiled 0, .*entered 0"))) << r.err;
+}
+
+TEST_F(CliTest, JitStrictWithoutThePluginIsARuntimeError) {
+  const std::string p = program("p.fasm", kHotLoop);
+  ScopedEnv env("FUSEVM_JIT_PLUGIN", "/nonexistent/libfusevm_jit.so");
+  ToolRun r = run_tool({"run", p, "--jit=block", "--jit-sync", "--jit-strict"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.err.find("runtime error: jit-strict: the block tier fell back"), std::string::npos) << r.err;
+  ScopedEnv lenient_env("FUSEVM_JIT_STRICT", "0");  // CI exports FUSEVM_JIT_STRICT=1
+  ToolRun lenient = run_tool({"run", p, "--jit=block", "--jit-sync"});
+  EXPECT_EQ(lenient.status, 0) << lenient.err;
+  EXPECT_EQ(lenient.out, "500500\n");
+}
+
+TEST_F(CliTest, ForcedBlockTierRunsAHotLoopNatively) {
+  if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
+  const std::string p = program("p.fasm", kHotLoop);
+  ToolRun r = run_tool({"run", p, "--jit=block", "--jit-sync", "--jit-strict", "--stats"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "500500\n");
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("jit block: compiled 1, .*entered [1-9]"))) << r.err;
+  ToolRun dump = run_tool({"run", p, "--jit=block", "--jit-sync", "--dump=llvm"});
+  EXPECT_EQ(dump.status, 0) << dump.err;
+  EXPECT_NE(dump.err.find("define"), std::string::npos) << "no LLVM IR on stderr";
+}
+
+TEST_F(CliTest, ObjectCacheServesTheSecondRunAndTheCacheIsPrivate) {
+  if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
+  const std::string p = program("p.fasm", kHotLoop);
+  ScopedEnv env("FUSEVM_JIT_CACHE", path("cache").c_str());
+  ToolRun first = run_tool({"run", p, "--jit=block", "--jit-sync", "--stats"});
+  EXPECT_EQ(first.status, 0) << first.err;
+  EXPECT_TRUE(std::regex_search(first.err, std::regex("jit block: compiled 1, from cache 0"))) << first.err;
+  ToolRun second = run_tool({"run", p, "--jit=block", "--jit-sync", "--stats"});
+  EXPECT_EQ(second.status, 0) << second.err;
+  EXPECT_EQ(second.out, "500500\n");
+  EXPECT_TRUE(std::regex_search(second.err, std::regex("jit block: compiled 0, from cache 1, .*entered [1-9]")))
+      << second.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(path("cache").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
 }  // namespace

@@ -201,13 +201,36 @@ TEST_F(DefaultHostSubst, ProcessSubstitutionFdIsClosedAfterTheCommand) {
   ASSERT_TRUE(r.is_ok()) << r.repr();
   const std::string path = r.value().to_str();
   ASSERT_EQ(path.rfind("/dev/fd/", 0), 0u) << path;
-  // `true` is an inline builtin, so no host exec happened: the fd is still open.
+  // `true` runs inline, and the host still hears that its command ended.
   const int fd = std::stoi(path.substr(8));
-  EXPECT_GE(::fcntl(fd, F_GETFD), 0);
-  EXPECT_EQ(::fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);  // inheritable by the next command
-  HostContext cx = h.cx();
-  EXPECT_EQ(h.host->exec(cx, {"sh", "-c", "true"}), 0);
-  EXPECT_LT(::fcntl(fd, F_GETFD), 0);  // released once a command ran
+  EXPECT_LT(::fcntl(fd, F_GETFD), 0);
+  h.host->wait_background(0);
+}
+
+// An external command releases its process substitution's fd when it ends.
+TEST_F(DefaultHostSubst, ProcessSubstitutionFdOfAnExternalCommandIsClosedAfterIt) {
+  HostedVM h = hosted(R"(
+  ProcessSubIn one
+  Dup
+  LoadConst "sh"
+  Swap
+  LoadConst "-c"
+  Swap
+  LoadConst "test -r \"$0\""
+  Swap
+  Exec 4
+  MakeArray 2
+.chunk one
+  LoadConst "true"
+  Exec 1
+.end
+)");
+  VMResult r = h.run();
+  ASSERT_TRUE(r.is_ok()) << r.repr();
+  const std::string path = r.value().as_array()[0].to_str();
+  ASSERT_EQ(path.rfind("/dev/fd/", 0), 0u) << path;
+  EXPECT_EQ(R(r.value().as_array()[1]), R(Value::Status(0)));  // the command could read it
+  EXPECT_LT(::fcntl(std::stoi(path.substr(8)), F_GETFD), 0);
   h.host->wait_background(0);
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fusevm/vm.hpp"
+#include "jit_switches.hpp"
 
 namespace fusevm::tool {
 
@@ -20,6 +21,7 @@ struct RunOptions {
   bool time = false;              ///< report load/compile/run times on stderr
   bool print_result = false;      ///< print the run's value (or "Halted") on stdout
   Limits limits;                  ///< resource limits for the VM
+  JitSwitches jit;                ///< --jit, --jit-sync, --jit-strict, --stats, --dump
 };
 
 /// Load, run and report; returns the process exit status.

@@ -5,6 +5,7 @@
 #include <map>
 #include <exception>
 #include <new>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -69,6 +70,33 @@ int main(int argc, char** argv) {
   add_count_option(run, "--max-memory", limits.max_memory,
                    "Approximate bytes held by heap values (0 = unlimited)");
   add_count_option(run, "--fuel", limits.fuel, "Most ops executed (0 = unlimited)");
+  std::string env_error;
+  run_options.jit = fusevm::tool::jit_switches_from_env(env_error);
+  fusevm::tool::JitSwitches& jit = run_options.jit;
+  run->add_option_function<std::string>(
+         "--jit",
+         [&jit](const std::string& text) {
+           std::string error;
+           std::optional<fusevm::JitTiers> tiers = fusevm::tool::parse_jit_tiers(text, error);
+           if (!tiers) throw CLI::ValidationError("--jit", error);
+           jit.options.tiers = *tiers;
+         },
+         "JIT tiers: off, linear, block or all, comma-separated (default: all, or $FUSEVM_JIT)")
+      ->type_name("LIST");
+  run->add_flag("--jit-sync", jit.options.sync,
+                "Compile hot code before continuing instead of in the background ($FUSEVM_JIT_SYNC=1)");
+  run->add_flag("--jit-strict", jit.options.strict,
+                "A tier that falls back (compile failure, no plugin) is a runtime error ($FUSEVM_JIT_STRICT=1)");
+  run->add_flag("--stats", jit.stats, "Print the JIT's per-tier counters on stderr after the run");
+  run->add_option_function<std::string>(
+         "--dump",
+         [&jit](const std::string& text) {
+           if (text == "llvm") jit.dump = fusevm::JitDump::Llvm;
+           else if (text == "asm") jit.dump = fusevm::JitDump::Asm;
+           else throw CLI::ValidationError("--dump", "expected llvm or asm, got '" + text + "'");
+         },
+         "Print each compiled unit's optimised LLVM IR (llvm) or machine code (asm) on stderr")
+      ->type_name("llvm|asm");
   run->footer("Exit status: the program's status (0-255), 1 for a runtime error, 2 for bad input.");
 
   fusevm::tool::AsmOptions asm_options;
@@ -101,6 +129,10 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (*run && !env_error.empty() && run->count("--jit") == 0) {
+      fusevm::tool::print_error(env_error);
+      return kExitBadInput;
+    }
     if (*run) return fusevm::tool::run_command(run_options);
     if (*assemble) return fusevm::tool::asm_command(asm_options);
     if (*disasm) return fusevm::tool::disasm_command(disasm_input, disasm_output);

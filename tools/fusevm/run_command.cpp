@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "fusevm/asm.hpp"
+#include "fusevm/jit.hpp"
 #include "fusevm/vm.hpp"
 #include "output.hpp"
 
@@ -105,6 +106,8 @@ int run_command(const RunOptions& options) {
   std::optional<size_t> argv_index = find_name(*loaded.chunk, "ARGV");
   VM vm(std::move(*loaded.chunk));
   vm.set_limits(options.limits);
+  if (options.jit.dump != JitDump::None) JitCompiler::set_dump(options.jit.dump);
+  vm.enable_jit(options.jit.options);
   if (argv_index) {
     ValueArray args;
     args.reserve(options.args.size());
@@ -123,6 +126,12 @@ int run_command(const RunOptions& options) {
   }
   vm.flush_output();
   Clock::time_point t_ran = Clock::now();
+  // Background compiles may still be running; their counters (and dumps) belong to this run.
+  if (options.jit.stats || options.jit.dump != JitDump::None) JitCompiler::wait_idle();
+  if (options.jit.stats) {
+    const std::string text = jit_stats_text(JitCompiler::stats());
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
   const double cpu_run = process_cpu_ms() - cpu_before;
 
   if (result.is_error()) {

@@ -1,0 +1,368 @@
+// JIT benchmarks: the issue's block-tier loops run natively through the direct API, and the
+// compile latency of each tier; the native C++ baselines are in native/loops_bench.cpp.
+//
+// Layout: loop_cases() is the table of loop programs; each way of running them (a "mode") is one
+// function over a LoopCase, registered as MODE/NAME. Today's mode is block_direct
+// (JitCompiler::try_run_block_eager); a mode through the VM goes next to it.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fusevm/fusevm.hpp"
+#include "fusevm/jit.hpp"
+
+namespace {
+
+using fusevm::Chunk;
+using fusevm::JitCompiler;
+using fusevm::JitStats;
+using fusevm::JitTierStats;
+using Clock = std::chrono::steady_clock;
+
+/// One loop program: a standalone chunk that sets up its own slots and leaves its result on
+/// the stack, so it runs the same from any starting slot contents (and under the VM).
+struct LoopCase {
+  std::string name;                                   ///< benchmark name after the mode
+  std::string source;                                 ///< .fasm text of the chunk
+  int64_t result = 0;                                 ///< the chunk's value (top of the final stack)
+  std::vector<std::pair<uint16_t, int64_t>> slots;    ///< slot values after a run
+  int64_t loop_iterations = 1;                        ///< innermost-body executions per run
+};
+
+// The slot counts here are also the span sizes the direct API is given.
+constexpr size_t kLoopSlots = 4;
+
+// The issue's four block-tier loops with plain (unfused) slot ops, written as the matching
+// bench/*.fasm programs' inner loops: sum_unfused, nested_loop, counter_loop, branch_loop.
+const std::vector<LoopCase>& loop_cases() {
+  static const std::vector<LoopCase> cases = {
+      {"sum_1m_unfused",
+       // Slots: 0 = sum, 1 = i.  sum = 0; i = 1; while i < 1000001 { sum = sum + i; i = i + 1 }
+       R"(    LoadInt 0
+    SetSlot 0
+    LoadInt 1
+    SetSlot 1
+loop_top:
+    GetSlot 1
+    LoadInt 1000001
+    NumLt
+    JumpIfFalse loop_done
+    GetSlot 0
+    GetSlot 1
+    Add
+    SetSlot 0
+    PreIncSlotVoid 1
+    Jump loop_top
+loop_done:
+    GetSlot 0
+)",
+       500000500000, {{0, 500000500000}, {1, 1000001}}, 1000000},
+      {"nested_loop",
+       // Slots: 0 = sum, 1 = i, 2 = j.  100 x 100 loops adding i + j to sum.
+       R"(    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+outer_top:
+    GetSlot 1
+    LoadInt 100
+    NumLt
+    JumpIfFalse outer_done
+    LoadInt 0
+    SetSlot 2
+inner_top:
+    GetSlot 2
+    LoadInt 100
+    NumLt
+    JumpIfFalse inner_done
+    GetSlot 0
+    GetSlot 1
+    Add
+    GetSlot 2
+    Add
+    SetSlot 0
+    PreIncSlotVoid 2
+    Jump inner_top
+inner_done:
+    PreIncSlotVoid 1
+    Jump outer_top
+outer_done:
+    GetSlot 0
+)",
+       990000, {{0, 990000}, {1, 100}, {2, 100}}, 10000},
+      {"counter_loop",
+       // Slots: 0 = i.  i = 0; while i < 100000 { i = i + 1 }
+       R"(    LoadInt 0
+    SetSlot 0
+loop_top:
+    GetSlot 0
+    LoadInt 100000
+    NumLt
+    JumpIfFalse loop_done
+    GetSlot 0
+    LoadInt 1
+    Add
+    SetSlot 0
+    Jump loop_top
+loop_done:
+    GetSlot 0
+)",
+       100000, {{0, 100000}}, 100000},
+      {"branch_loop",
+       // Slots: 0 = i, 1 = a, 2 = b.
+       //   a = 0; b = 0; i = 0; while i < 100000 { if i % 2 == 0 { a = a + i } else { b = b + 1 } i = i + 1 }
+       R"(    LoadInt 0
+    SetSlot 1
+    LoadInt 0
+    SetSlot 2
+    LoadInt 0
+    SetSlot 0
+loop_top:
+    GetSlot 0
+    LoadInt 100000
+    NumLt
+    JumpIfFalse loop_done
+    GetSlot 0
+    LoadInt 2
+    Mod
+    LoadInt 0
+    NumEq
+    JumpIfFalse odd
+    GetSlot 1
+    GetSlot 0
+    Add
+    SetSlot 1
+    Jump next
+odd:
+    GetSlot 2
+    LoadInt 1
+    Add
+    SetSlot 2
+next:
+    GetSlot 0
+    LoadInt 1
+    Add
+    SetSlot 0
+    Jump loop_top
+loop_done:
+    GetSlot 1
+    GetSlot 2
+    Add
+)",
+       2500000000, {{0, 100000}, {1, 2499950000}, {2, 50000}}, 100000},
+  };
+  return cases;
+}
+
+/// Assemble `source`, or say why not.
+std::optional<Chunk> assemble_or_error(const std::string& source, const std::string& name, std::string& error) {
+  fusevm::LoadResult loaded = fusevm::assemble(source, name);
+  if (!loaded.ok()) {
+    error = name + ": " + loaded.message();
+    return std::nullopt;
+  }
+  return std::move(loaded.chunk);
+}
+
+/// Every fallback/failure reason the engine recorded for a tier, for error messages.
+std::string reasons_of(const JitTierStats& tier) {
+  std::string out;
+  for (const auto& [reason, count] : tier.reasons) {
+    out += (out.empty() ? "" : "; ") + reason + " (x" + std::to_string(count) + ")";
+  }
+  return out.empty() ? "no reason recorded" : out;
+}
+
+/// The slot values a case promises, checked after a run; empty when they all match.
+std::string check_slots(const LoopCase& c, const std::vector<int64_t>& slots) {
+  for (const auto& [slot, value] : c.slots) {
+    if (slots[slot] != value) {
+      return c.name + ": slot " + std::to_string(slot) + " is " + std::to_string(slots[slot]) + ", expected " +
+             std::to_string(value);
+    }
+  }
+  return {};
+}
+
+/// Skip a benchmark with `error` (the loop must still be entered once, as Google Benchmark requires).
+void skip(benchmark::State& state, const std::string& error) {
+  state.SkipWithError(error.c_str());
+  for (auto _ : state) {
+  }
+}
+
+// -- mode block_direct: the block tier through JitCompiler::try_run_block_eager ------
+
+/// Compile once (untimed, checked against the case's result and slots), then time the cached
+/// native runs: each iteration is one call of the direct API, its cache lookup included.
+void block_direct(benchmark::State& state, const LoopCase* c) {
+  if (!JitCompiler::available()) return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
+  std::string error;
+  std::optional<Chunk> chunk = assemble_or_error(c->source, c->name, error);
+  if (!chunk) return skip(state, error);
+  JitCompiler jit;
+  std::vector<int64_t> slots(kLoopSlots, 0);
+  std::optional<int64_t> first = jit.try_run_block_eager(*chunk, slots);
+  if (!first) return skip(state, c->name + ": the block tier did not run it: " + reasons_of(JitCompiler::stats().block));
+  if (*first != c->result) {
+    return skip(state, c->name + ": result " + std::to_string(*first) + ", expected " + std::to_string(c->result));
+  }
+  if (error = check_slots(*c, slots); !error.empty()) return skip(state, error);
+
+  std::optional<int64_t> last;
+  for (auto _ : state) {
+    last = jit.try_run_block_eager(*chunk, slots);
+    benchmark::DoNotOptimize(last);
+  }
+  if (last != c->result) return state.SkipWithError((c->name + ": a timed run gave a different result").c_str());
+  // Time per execution of the innermost loop body.
+  state.counters["per_iter"] = benchmark::Counter(static_cast<double>(c->loop_iterations),
+                                                  benchmark::Counter::kIsIterationInvariantRate |
+                                                      benchmark::Counter::kInvert);
+}
+
+// -- compile latency per tier ---------------------------------------------------------
+
+/// Tiers whose compile latency is measured.
+enum class Tier { Linear, Block };
+
+const JitTierStats& tier_stats(const JitStats& stats, Tier tier) {
+  return tier == Tier::Linear ? stats.linear : stats.block;
+}
+
+// Distinct chunks of one shape: the seed changes a constant, so each has its own op_hash and
+// every call compiles. A process-wide seed keeps repetitions (--benchmark_repetitions) fresh.
+int next_seed() {
+  static int seed = 0;
+  return ++seed;
+}
+
+/// Straight-line slot arithmetic for the linear tier: the reference's slot_mixed_100 shape,
+/// GetSlot 0 then 100 x (x 3, + k, - 2), 601 ops.
+std::string linear_source(int seed) {
+  std::string s = "    GetSlot 0\n";
+  for (int k = 0; k < 100; ++k) {
+    s += "    LoadInt 3\n    Mul\n    LoadInt " + std::to_string(7 + seed) + "\n    Add\n    LoadInt 2\n    Sub\n";
+  }
+  return s;
+}
+
+/// The branch loop of loop_cases() with a seed-dependent bound, for the block tier.
+std::string block_source(int seed) {
+  auto branch = std::find_if(loop_cases().begin(), loop_cases().end(),
+                             [](const LoopCase& c) { return c.name == "branch_loop"; });
+  std::string s = branch->source;
+  const std::string bound = "LoadInt 100000\n";
+  s.replace(s.find(bound), bound.size(), "LoadInt " + std::to_string(1000 + seed) + "\n");
+  return s;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0);
+}
+
+/// Compile one chunk through the tier's direct API (its first call compiles it and runs it).
+bool compile_and_run(JitCompiler& jit, Tier tier, const Chunk& chunk, std::vector<int64_t>& slots) {
+  if (tier == Tier::Linear) return jit.try_run_linear(chunk, slots).has_value();
+  return jit.try_run_block_eager(chunk, slots).has_value();
+}
+
+/// Each iteration compiles a chunk no earlier call has seen. The iteration time (manual) is the
+/// first call's wall time: the hand-off to the compile thread, compiling, and one run. The
+/// counters are medians: compile_ms as the plugin measures it (JitStats compile_ns) and
+/// first_call_ms; the one compile before the loop absorbs the engine's own start-up.
+void compile_latency(benchmark::State& state, Tier tier) {
+  if (!JitCompiler::available()) return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
+  JitCompiler jit;
+  std::vector<int64_t> slots(kLoopSlots, 5);
+  auto make_chunk = [&](std::string& error) {
+    int seed = next_seed();
+    std::string name = "compile_" + std::to_string(seed);
+    return assemble_or_error(tier == Tier::Linear ? linear_source(seed) : block_source(seed), name, error);
+  };
+  std::string error;
+  std::optional<Chunk> warm = make_chunk(error);
+  if (!warm) return skip(state, error);
+  if (!compile_and_run(jit, tier, *warm, slots)) {
+    return skip(state, "warm-up compile failed: " + reasons_of(tier_stats(JitCompiler::stats(), tier)));
+  }
+
+  std::vector<double> compile_ms;
+  std::vector<double> first_call_ms;
+  for (auto _ : state) {
+    std::optional<Chunk> chunk = make_chunk(error);
+    if (!chunk) return state.SkipWithError(error.c_str());
+    JitTierStats before = tier_stats(JitCompiler::stats(), tier);
+    Clock::time_point t0 = Clock::now();
+    bool ran = compile_and_run(jit, tier, *chunk, slots);
+    Clock::time_point t1 = Clock::now();
+    JitTierStats after = tier_stats(JitCompiler::stats(), tier);
+    if (!ran || after.compiled != before.compiled + 1) {
+      return state.SkipWithError(("a fresh chunk was not compiled: " + reasons_of(after)).c_str());
+    }
+    double seconds = std::chrono::duration<double>(t1 - t0).count();
+    state.SetIterationTime(seconds);
+    first_call_ms.push_back(seconds * 1e3);
+    compile_ms.push_back(static_cast<double>(after.compile_ns - before.compile_ns) / 1e6);
+  }
+  state.counters["compile_ms_median"] = median(compile_ms);
+  state.counters["first_call_ms_median"] = median(first_call_ms);
+}
+
+/// Before any benchmark: how long loading the plugin takes, and the process's first compile
+/// (the engine's one-time start-up included), as context lines of the report.
+void measure_first_use() {
+  Clock::time_point t0 = Clock::now();
+  bool available = JitCompiler::available();
+  Clock::time_point t1 = Clock::now();
+  if (!available) {
+    benchmark::AddCustomContext("jit", "unavailable: " + JitCompiler::unavailable_reason());
+    return;
+  }
+  benchmark::AddCustomContext("jit_plugin_load_ms",
+                              std::to_string(std::chrono::duration<double, std::milli>(t1 - t0).count()));
+  std::string error;
+  std::optional<Chunk> chunk = assemble_or_error("    LoadInt 40\n    LoadInt 2\n    Add\n", "first_compile", error);
+  if (!chunk) return;
+  JitCompiler jit;
+  std::vector<int64_t> slots;
+  Clock::time_point t2 = Clock::now();
+  bool ran = jit.try_run_linear(*chunk, slots).has_value();
+  Clock::time_point t3 = Clock::now();
+  benchmark::AddCustomContext("jit_first_compile_ms",
+                              ran ? std::to_string(std::chrono::duration<double, std::milli>(t3 - t2).count())
+                                  : "failed: " + reasons_of(JitCompiler::stats().linear));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  measure_first_use();
+  for (const LoopCase& c : loop_cases()) {
+    benchmark::RegisterBenchmark(("block_direct/" + c.name).c_str(), block_direct, &c)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  // A fixed count: every iteration adds a compiled unit that lives until the process ends.
+  constexpr int kCompiles = 21;
+  benchmark::RegisterBenchmark("compile_latency/linear", compile_latency, Tier::Linear)
+      ->Iterations(kCompiles)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("compile_latency/block", compile_latency, Tier::Block)
+      ->Iterations(kCompiles)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

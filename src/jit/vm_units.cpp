@@ -1,0 +1,204 @@
+// VM-driven units: site selection, requests and the process-wide table shared by content.
+#include "jit/vm_units.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include "jit/op_sets.hpp"
+#include "jit/unit_cache.hpp"
+
+namespace fusevm::jit {
+
+namespace {
+
+// A whole-chunk unit shorter than this costs more to enter than it saves.
+constexpr uint64_t kMinChunkSiteOps = 4;
+
+uint64_t first_unadmitted(const Chunk& chunk, uint64_t from) {
+  uint64_t e = from;
+  while (e < chunk.ops.size() && vm_unit_op(chunk.ops[e].code())) ++e;
+  return e;
+}
+
+// Fills the slot list and the straight-line flag of [begin, end).
+void describe(const Chunk& chunk, VmSite& site) {
+  site.straight_line = true;
+  for (uint64_t i = site.begin; i < site.end; ++i) {
+    const Op& op = chunk.ops[i];
+    const OpInfo& info = op.info();
+    if (info.flags & (kBranch | kLoop)) site.straight_line = false;
+    for (size_t k = 0; k < info.num_operands; ++k) {
+      if (info.kinds[k] == OperandKind::Slot) site.slots.push_back(static_cast<uint16_t>(op.raw_operand(k)));
+    }
+  }
+  std::sort(site.slots.begin(), site.slots.end());
+  site.slots.erase(std::unique(site.slots.begin(), site.slots.end()), site.slots.end());
+  site.num_slots = site.slots.empty() ? 0 : static_cast<uint32_t>(site.slots.back()) + 1;
+}
+
+// True if no path from the entry (depth 0) pops below depth 0. The first depth that
+// reaches an op is the one the plugin compiles for; an edge arriving with another depth
+// becomes an exit there, so only first depths need checking.
+bool stays_above_entry_depth(const Chunk& chunk, VmSite& site, std::string& reason) {
+  const uint64_t n = site.end - site.begin;
+  std::vector<int64_t> depth(n, -1);
+  std::vector<uint64_t> work{site.entry};
+  depth[site.entry - site.begin] = 0;
+  while (!work.empty()) {
+    const uint64_t ip = work.back();
+    work.pop_back();
+    const Op& op = chunk.ops[ip];
+    const OpInfo& info = op.info();
+    int64_t d = depth[ip - site.begin];
+    if (info.pops == kVar || info.pushes == kVar) {
+      reason = "ip " + std::to_string(ip) + ": " + std::string(info.name) + " has a variable stack effect";
+      return false;
+    }
+    // Dup on an empty stack pushes Undef, Pop on one does nothing: both read the stack
+    // below the unit, so count them as real pops.
+    if (d < info.pops) {
+      reason = "ip " + std::to_string(ip) + ": " + std::string(info.name) +
+               " would pop below the stack depth at the loop's entry";
+      return false;
+    }
+    d += info.pushes - info.pops;
+    site.max_depth = std::max<uint32_t>(site.max_depth, static_cast<uint32_t>(d));
+    auto visit = [&](uint64_t next) {
+      if (next < site.begin || next >= site.end) return;  // an exit
+      int64_t& seen = depth[next - site.begin];
+      if (seen < 0) {
+        seen = d;
+        work.push_back(next);
+      }
+    };
+    const OpCode code = op.code();
+    if (info.flags & kBranch) visit(op.target());
+    if (code != OpCode::Jump) visit(ip + 1);
+  }
+  return true;
+}
+
+struct UnitTable {
+  std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<VmUnit>> units;
+};
+
+UnitTable& table() {
+  static UnitTable* t = new UnitTable();  // never destroyed: compiled code outlives statics
+  return *t;
+}
+
+template <typename T>
+void append_bytes(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+// Everything that decides a unit's code: tier, range, entry, the ops (jump targets are
+// absolute, so the position is part of the code), the constants they load, entry kinds.
+std::string unit_key(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tier,
+                     const std::vector<uint8_t>& slot_tags) {
+  std::string key;
+  key.reserve(32 + (site.end - site.begin) * sizeof(Op) + slot_tags.size());
+  append_bytes(key, static_cast<uint32_t>(tier));
+  append_bytes(key, site.begin);
+  append_bytes(key, site.end);
+  append_bytes(key, site.entry);
+  key.append(reinterpret_cast<const char*>(chunk.ops.data() + site.begin),
+             (site.end - site.begin) * sizeof(Op));
+  for (uint64_t i = site.begin; i < site.end; ++i) {
+    const Op& op = chunk.ops[i];
+    if (op.code() != OpCode::LoadConst) continue;
+    const uint64_t k = op.raw_operand(0);
+    if (k < chunk.constants.size()) append_bytes(key, abi_constant(chunk.constants[k]));
+  }
+  key.append(reinterpret_cast<const char*>(slot_tags.data()), slot_tags.size());
+  return key;
+}
+
+}  // namespace
+
+bool vm_unit_op(OpCode code) {
+  return in_block_set(code) && code != OpCode::PushFrame && code != OpCode::PopFrame;
+}
+
+std::optional<VmSite> chunk_site(const Chunk& chunk, std::string& reason) {
+  VmSite site;
+  site.end = first_unadmitted(chunk, 0);
+  if (site.end < kMinChunkSiteOps) {
+    reason = site.end == chunk.ops.size() ? "chunk too short for a unit"
+                                          : "the chunk starts with ops no unit can contain";
+    return std::nullopt;
+  }
+  describe(chunk, site);
+  if (!stays_above_entry_depth(chunk, site, reason)) return std::nullopt;
+  return site;
+}
+
+std::optional<VmSite> loop_site(const Chunk& chunk, uint64_t header, uint64_t from,
+                                std::string& reason) {
+  VmSite site;
+  site.begin = site.entry = header;
+  site.end = first_unadmitted(chunk, header);
+  if (from >= site.end) {
+    const uint64_t bad = site.end;
+    reason = "loop at ip " + std::to_string(header) + " contains " +
+             (bad < chunk.ops.size() ? std::string(op_name(chunk.ops[bad].code())) : std::string("?")) +
+             " (ip " + std::to_string(bad) + ")";
+    return std::nullopt;
+  }
+  describe(chunk, site);
+  if (!stays_above_entry_depth(chunk, site, reason)) return std::nullopt;
+  return site;
+}
+
+std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tier,
+                                     const std::vector<uint8_t>& slot_tags, bool* created) {
+  std::string key = unit_key(chunk, site, tier, slot_tags);
+  UnitTable& t = table();
+  std::lock_guard<std::mutex> lock(t.mu);
+  if (created == nullptr) {
+    auto it = t.units.find(key);
+    return it == t.units.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<VmUnit>& unit = t.units[std::move(key)];
+  *created = unit == nullptr;
+  if (*created) {
+    unit = std::make_shared<VmUnit>();
+    unit->tier = tier;
+  }
+  return unit;
+}
+
+void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const VmSite& site,
+                     const std::vector<uint8_t>& slot_tags, bool sync) {
+  auto req = std::make_shared<OwnedRequest>();
+  req->ops.resize(chunk.ops.size());
+  std::memcpy(req->ops.data(), chunk.ops.data(), chunk.ops.size() * sizeof(Op));
+  req->consts = abi_constants(chunk);
+  req->slot_tags = slot_tags;
+  static std::atomic<uint64_t> sequence{0};
+  req->name = std::string(unit.tier == jit_abi::kVmTierLinear ? "fusevm_vml_" : "fusevm_vmb_") +
+              std::to_string(code_hash(chunk)) + "_" + std::to_string(site.entry) + "_" +
+              std::to_string(sequence.fetch_add(1));
+  jit_abi::UnitRequest& r = req->request;
+  r.kind = jit_abi::kUnitVm;
+  r.flags = Engine::get().dump_flags();
+  r.num_slots = site.num_slots;
+  r.vm_tier = unit.tier;
+  r.entry_depth = 0;
+  r.range_begin = site.begin;
+  r.range_end = site.end;
+  r.entry_ip = site.entry;
+  Engine::get().compile_async(std::move(req), unit.pending);
+  if (sync) Engine::get().wait_idle();
+}
+
+void clear_vm_units() {
+  UnitTable& t = table();
+  std::lock_guard<std::mutex> lock(t.mu);
+  t.units.clear();
+}
+
+}  // namespace fusevm::jit

@@ -1,0 +1,71 @@
+// VM-driven units (plugin_abi.hpp kUnitVm): which code a unit covers, the request that
+// compiles it, and the process-wide table that shares compiled units by content.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fusevm/chunk.hpp"
+#include "jit/engine.hpp"
+
+namespace fusevm::jit {
+
+/// Ops a VM unit may contain: the block tier's set without the frame ops (a unit works
+/// on one frame). Anything else ends a site.
+bool vm_unit_op(OpCode code);
+
+/// The code one unit covers: ops [begin, end) of the main stream, entered at `entry`,
+/// and the slots it names.
+struct VmSite {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  uint64_t entry = 0;
+  std::vector<uint16_t> slots;   ///< slots the ops name, ascending
+  uint32_t num_slots = 0;        ///< highest named slot + 1 (0: none)
+  bool straight_line = false;    ///< no op in the range can jump
+  /// The deepest the value stack gets above its depth at entry, on any path native code
+  /// takes: entering with fewer than max_stack - max_depth values keeps every push that
+  /// the interpreter would refuse out of native code.
+  uint32_t max_depth = 0;
+};
+
+/// The whole-chunk site for run(): [0, e) with e the first op a unit cannot contain.
+/// nullopt (with `reason`) when that prefix is too short to be worth a unit.
+std::optional<VmSite> chunk_site(const Chunk& chunk, std::string& reason);
+/// The site of the loop whose backward jump at `from` goes to `header`: [header, e) with
+/// e the first op a unit cannot contain. nullopt (with `reason`) when the backward jump
+/// is not inside it, or when a path could pop below the stack depth at the header.
+std::optional<VmSite> loop_site(const Chunk& chunk, uint64_t header, uint64_t from,
+                                std::string& reason);
+
+/// One compiled (or compiling) unit, shared by every VM whose site has the same code,
+/// tier and entry kinds.
+struct VmUnit {
+  jit_abi::VmTier tier = jit_abi::kVmTierBlock;
+  /// Created with the unit (so VMs on other threads never see it change); done once
+  /// the compile compile_vm_unit requested has finished.
+  std::shared_ptr<PendingCompile> pending = std::make_shared<PendingCompile>();
+  std::atomic<bool> outcome_counted{false};  ///< the compile's result went into the stats
+  /// The native entry once compiled, else null.
+  void* entry() const { return finished() ? pending->result.entry : nullptr; }
+  /// True once compiling finished, successfully or not.
+  bool finished() const { return pending->done.load(std::memory_order_acquire); }
+};
+
+/// The process-wide unit for (site code, tier, entry kinds). With `created` non-null a
+/// missing unit is added and *created tells whether it is new (its compile not yet
+/// requested); with null, a missing unit gives nullptr.
+std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tier,
+                                     const std::vector<uint8_t>& slot_tags, bool* created);
+/// Start compiling `unit` (asynchronously, or on the compile thread while the caller
+/// waits when `sync`).
+void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const VmSite& site,
+                     const std::vector<uint8_t>& slot_tags, bool sync);
+/// Forget every VM unit (JitCompiler::reset; no VM may hold one).
+void clear_vm_units();
+
+}  // namespace fusevm::jit

@@ -1,0 +1,361 @@
+// Kind inference of a kUnitVm: a small abstract interpreter over the unit's CFG.
+#include "jit_llvm/vm_kinds.hpp"
+
+#include <functional>
+#include <queue>
+
+#include "fusevm/op.hpp"
+#include "jit_llvm/op_text.hpp"
+
+namespace fusevm::jit_llvm {
+
+namespace {
+
+// Each exit stores every stack value, so a unit's code grows with its entry depth; far
+// beyond any sub's argument count, the VM is better off interpreting.
+constexpr uint32_t kMaxEntryDepth = 1024;
+// Every op copies or walks abstract stacks, so their depth bounds the inference's work; at
+// this depth the unit hands over to the interpreter.
+constexpr size_t kMaxStackDepth = 2048;
+// Slot operands are 16-bit.
+constexpr uint32_t kMaxSlots = 65536;
+
+// The slots an op names when the unit runs it natively (ops that exit name none).
+int slot_operands(OpCode c) {
+  switch (c) {
+    case OpCode::GetSlot: case OpCode::SetSlot: case OpCode::PreIncSlot:
+    case OpCode::PreIncSlotVoid: case OpCode::SlotLtIntJumpIfFalse:
+    case OpCode::SlotIncLtIntJumpBack:
+      return 1;
+    case OpCode::AccumSumLoop: case OpCode::AddAssignSlotVoid:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+bool is_scalar_tag(uint8_t tag) { return tag <= jit_abi::kTagFloat; }
+
+// Ops with a jump target (the five jumps and the two fused branches).
+bool is_jump(OpCode c) {
+  switch (c) {
+    case OpCode::Jump: case OpCode::JumpIfTrue: case OpCode::JumpIfFalse:
+    case OpCode::JumpIfTrueKeep: case OpCode::JumpIfFalseKeep: case OpCode::SlotLtIntJumpIfFalse:
+    case OpCode::SlotIncLtIntJumpBack:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Add/Sub/Mul/Mod: Int x Int stays Int, any other pair goes through Float.
+Kind arith_kind(Kind a, Kind b) { return a == Kind::Int && b == Kind::Int ? Kind::Int : Kind::Float; }
+
+}  // namespace
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::Undef: return "Undef";
+    case Kind::Bool: return "Bool";
+    case Kind::Int: return "Int";
+    default: return "Float";
+  }
+}
+
+KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_t ip, KindState& st) {
+  KindStep r;
+  const jit_abi::AbiOp& op = req.ops[ip];
+  auto exit_here = [&r](jit_abi::VmExit why) {
+    r.exits = true;
+    r.exit_reason = why;
+    return r;
+  };
+  if (op.code >= kNumOps) return exit_here(jit_abi::kExitLeft);
+  std::vector<Kind>& stack = st.stack;
+  const size_t depth = stack.size();
+  // The values below the unit's base are invisible here, so where the interpreter would
+  // reach them (or act on an empty stack) the unit hands over instead.
+  auto underflows = [depth](size_t n) { return depth < n; };
+  auto pop = [&stack] {
+    const Kind k = stack.back();
+    stack.pop_back();
+    return k;
+  };
+  auto slot = [&](uint16_t s) -> Kind& { return st.slots[plan.pos(s)]; };
+  if (depth + 2 > kMaxStackDepth) return exit_here(jit_abi::kExitLeft);
+  r.falls_through = true;
+  switch (static_cast<OpCode>(op.code)) {
+    case OpCode::Nop:
+      break;
+    case OpCode::LoadInt:
+      stack.push_back(Kind::Int);
+      break;
+    case OpCode::LoadFloat:
+      stack.push_back(Kind::Float);
+      break;
+    case OpCode::LoadConst: {
+      const uint16_t k = op.small[0];
+      if (k >= req.num_consts) return exit_here(jit_abi::kExitLeft);
+      if (req.consts[k].kind == jit_abi::kConstInt) {
+        stack.push_back(Kind::Int);
+      } else if (req.consts[k].kind == jit_abi::kConstFloat) {
+        stack.push_back(Kind::Float);
+      } else {
+        return exit_here(jit_abi::kExitLeft);  // a heap constant: the interpreter pushes it
+      }
+      break;
+    }
+    case OpCode::LoadTrue: case OpCode::LoadFalse:
+      stack.push_back(Kind::Bool);
+      break;
+    case OpCode::LoadUndef:
+      stack.push_back(Kind::Undef);
+      break;
+    case OpCode::Pop:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      stack.pop_back();
+      break;
+    case OpCode::Dup:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      stack.push_back(stack.back());
+      break;
+    case OpCode::Dup2:
+      if (underflows(2)) return exit_here(jit_abi::kExitLeft);
+      stack.push_back(stack[depth - 2]);
+      stack.push_back(stack[depth - 1]);
+      break;
+    case OpCode::Swap:
+      if (underflows(2)) return exit_here(jit_abi::kExitLeft);
+      std::swap(stack[depth - 1], stack[depth - 2]);
+      break;
+    case OpCode::Rot: {  // [a b c] -> [b c a]
+      if (underflows(3)) return exit_here(jit_abi::kExitLeft);
+      const Kind a = stack[depth - 3];
+      stack.erase(stack.end() - 3);
+      stack.push_back(a);
+      break;
+    }
+    case OpCode::GetSlot:
+      stack.push_back(slot(op.small[0]));
+      break;
+    case OpCode::SetSlot:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      slot(op.small[0]) = pop();
+      break;
+    case OpCode::Add: case OpCode::Sub: case OpCode::Mul: case OpCode::Mod: {
+      if (underflows(2)) return exit_here(jit_abi::kExitLeft);
+      const Kind b = pop();
+      const Kind a = pop();
+      stack.push_back(arith_kind(a, b));
+      break;
+    }
+    case OpCode::Div:
+      if (underflows(2)) return exit_here(jit_abi::kExitLeft);
+      // Undef is always a zero divisor: the interpreter's Undef result is its business.
+      if (stack.back() == Kind::Undef) return exit_here(jit_abi::kExitDeopt);
+      r.may_deopt = true;
+      stack.pop_back();
+      stack.back() = Kind::Float;
+      break;
+    case OpCode::Pow:
+      if (underflows(2)) return exit_here(jit_abi::kExitLeft);
+      stack.pop_back();
+      stack.back() = Kind::Float;
+      break;
+    case OpCode::Negate:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      stack.back() = stack.back() == Kind::Int ? Kind::Int : Kind::Float;
+      break;
+    case OpCode::Inc: case OpCode::Dec: case OpCode::BitNot:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      stack.back() = Kind::Int;
+      break;
+    case OpCode::NumEq: case OpCode::NumNe: case OpCode::NumLt: case OpCode::NumGt:
+    case OpCode::NumLe: case OpCode::NumGe: case OpCode::LogAnd: case OpCode::LogOr:
+      if (underflows(2)) return exit_here(jit_abi::kExitLeft);
+      stack.pop_back();
+      stack.back() = Kind::Bool;
+      break;
+    case OpCode::Spaceship: case OpCode::BitAnd: case OpCode::BitOr: case OpCode::BitXor:
+    case OpCode::Shl: case OpCode::Shr:
+      if (underflows(2)) return exit_here(jit_abi::kExitLeft);
+      stack.pop_back();
+      stack.back() = Kind::Int;
+      break;
+    case OpCode::LogNot:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      stack.back() = Kind::Bool;
+      break;
+    case OpCode::Jump:
+      r.falls_through = false;
+      r.jumps = true;
+      r.target = op.wide;
+      break;
+    case OpCode::JumpIfTrue: case OpCode::JumpIfFalse:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      stack.pop_back();
+      r.jumps = true;
+      r.target = op.wide;
+      break;
+    case OpCode::JumpIfTrueKeep: case OpCode::JumpIfFalseKeep:
+      if (underflows(1)) return exit_here(jit_abi::kExitLeft);
+      r.jumps = true;
+      r.target = op.wide;
+      break;
+    case OpCode::PreIncSlot:
+      slot(op.small[0]) = Kind::Int;
+      stack.push_back(Kind::Int);
+      break;
+    case OpCode::PreIncSlotVoid:
+      slot(op.small[0]) = Kind::Int;
+      break;
+    case OpCode::SlotLtIntJumpIfFalse:
+      r.jumps = true;
+      r.target = op.wide;
+      break;
+    case OpCode::SlotIncLtIntJumpBack:
+      slot(op.small[0]) = Kind::Int;
+      r.jumps = true;
+      r.target = op.wide;
+      break;
+    case OpCode::AccumSumLoop:
+      slot(op.small[0]) = Kind::Int;
+      slot(op.small[1]) = Kind::Int;
+      break;
+    case OpCode::AddAssignSlotVoid:
+      slot(op.small[0]) = Kind::Int;
+      break;
+    default:
+      // Strings, globals, collections, calls, frames, I/O, shell ops and the fused loops
+      // that build strings or arrays: the interpreter runs them.
+      return exit_here(jit_abi::kExitLeft);
+  }
+  return r;
+}
+
+bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& reason) {
+  if (req.vm_tier != jit_abi::kVmTierLinear && req.vm_tier != jit_abi::kVmTierBlock) {
+    reason = format("unknown vm_tier %u (1 linear, 2 block)", req.vm_tier);
+    return false;
+  }
+  if (req.range_begin >= req.range_end || req.range_end > req.num_ops) {
+    reason = format("the range [%llu, %llu) is not a non-empty part of the %llu ops",
+                    static_cast<unsigned long long>(req.range_begin),
+                    static_cast<unsigned long long>(req.range_end),
+                    static_cast<unsigned long long>(req.num_ops));
+    return false;
+  }
+  if (req.entry_ip < req.range_begin || req.entry_ip >= req.range_end) {
+    reason = format("entry_ip %llu is outside the range [%llu, %llu)",
+                    static_cast<unsigned long long>(req.entry_ip),
+                    static_cast<unsigned long long>(req.range_begin),
+                    static_cast<unsigned long long>(req.range_end));
+    return false;
+  }
+  if (req.entry_depth > kMaxEntryDepth) {
+    reason = format("entry_depth %u exceeds the VM unit's limit of %u values", req.entry_depth,
+                    kMaxEntryDepth);
+    return false;
+  }
+  if (req.entry_depth != 0 && req.entry_stack_tags == nullptr) {
+    reason = format("entry_depth is %u but entry_stack_tags is missing", req.entry_depth);
+    return false;
+  }
+  if (req.num_slots > kMaxSlots) {
+    reason = format("num_slots %u exceeds %u (slot operands are 16-bit)", req.num_slots, kMaxSlots);
+    return false;
+  }
+  plan.begin = req.range_begin;
+  plan.end = req.range_end;
+
+  // Slots named by any op of the range, reachable or not: num_slots and slot_tags describe
+  // the range as a whole.
+  std::vector<uint8_t> named(req.num_slots, 0);
+  for (uint64_t ip = plan.begin; ip < plan.end; ++ip) {
+    const jit_abi::AbiOp& op = req.ops[ip];
+    if (op.code >= kNumOps) continue;
+    const int n = slot_operands(static_cast<OpCode>(op.code));
+    for (int k = 0; k < n; ++k) {
+      const uint16_t s = op.small[k];
+      if (s >= req.num_slots) {
+        reason = format("%s at op %llu names slot %u but the unit has %u slot(s)",
+                        op_label(op.code).c_str(), static_cast<unsigned long long>(ip),
+                        static_cast<unsigned>(s), req.num_slots);
+        return false;
+      }
+      named[s] = 1;
+    }
+  }
+  plan.named_slots.clear();
+  plan.slot_pos.assign(req.num_slots, -1);
+  for (uint32_t s = 0; s < req.num_slots; ++s) {
+    if (named[s] == 0) continue;
+    if (req.slot_tags == nullptr) {
+      reason = "the unit names slots but slot_tags is missing";
+      return false;
+    }
+    const uint8_t tag = req.slot_tags[s];
+    if (!is_scalar_tag(tag)) {
+      reason = tag == jit_abi::kTagUnused
+                   ? format("slot %u is named by the unit but tagged unused", s)
+                   : format("slot %u has tag %u, not a scalar kind (Undef, Bool, Int, Float)", s,
+                            static_cast<unsigned>(tag));
+      return false;
+    }
+    plan.slot_pos[s] = static_cast<int32_t>(plan.named_slots.size());
+    plan.named_slots.push_back(static_cast<uint16_t>(s));
+    plan.entry.slots.push_back(static_cast<Kind>(tag));
+  }
+  plan.entry.stack.clear();
+  for (uint32_t k = 0; k < req.entry_depth; ++k) {
+    const uint8_t tag = req.entry_stack_tags[k];
+    if (!is_scalar_tag(tag)) {
+      reason = format("entry stack value %u has tag %u, not a scalar kind", k, static_cast<unsigned>(tag));
+      return false;
+    }
+    plan.entry.stack.push_back(static_cast<Kind>(tag));
+  }
+
+  const size_t n = static_cast<size_t>(plan.end - plan.begin);
+  plan.block_start.assign(n, 0);
+  plan.block_start[req.entry_ip - plan.begin] = 1;
+  for (uint64_t ip = plan.begin; ip < plan.end; ++ip) {
+    const jit_abi::AbiOp& op = req.ops[ip];
+    if (op.code >= kNumOps || !is_jump(static_cast<OpCode>(op.code))) continue;
+    if (plan.in_range(op.wide)) plan.block_start[op.wide - plan.begin] = 1;
+    if (static_cast<OpCode>(op.code) != OpCode::Jump && plan.in_range(ip + 1)) {
+      plan.block_start[ip + 1 - plan.begin] = 1;
+    }
+  }
+  plan.before.assign(n, std::nullopt);
+  // Lowest ip first: deterministic, and forward paths are seen before the edges that
+  // loop back over them, so a loop header takes its kinds from the loop's entry.
+  std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> work;
+  auto arrive = [&](uint64_t target, const KindState& state) {
+    if (!plan.in_range(target)) return;  // an exit edge
+    std::optional<KindState>& fixed = plan.before[target - plan.begin];
+    if (!fixed) {  // a later edge with other kinds or depth will be an exit edge
+      fixed = state;
+      work.push(target);
+    }
+  };
+  arrive(req.entry_ip, plan.entry);
+  while (!work.empty()) {
+    const uint64_t start = work.top();
+    work.pop();
+    KindState state = *plan.before[start - plan.begin];
+    for (uint64_t ip = start;; ++ip) {
+      const KindStep step = step_kinds(req, plan, ip, state);
+      if (step.exits) break;
+      if (step.jumps) arrive(step.target, state);
+      if (!step.falls_through) break;
+      if (!plan.in_range(ip + 1) || plan.starts_block(ip + 1)) {
+        arrive(ip + 1, state);
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace fusevm::jit_llvm

@@ -1,0 +1,93 @@
+// Kind inference of a kUnitVm: the static kind of every slot and stack value before each op.
+//
+// No LLVM headers: this is the part of the VM tier that decides what the code does, kept
+// apart from how it is emitted (emit_vm.cpp) so it compiles fast and reads on its own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jit_abi/plugin_abi.hpp"
+
+namespace fusevm::jit_llvm {
+
+/// The static kind of a value inside a kUnitVm. The numbers are the AbiTags.
+enum class Kind : uint8_t { Undef = 0, Bool = 1, Int = 2, Float = 3 };
+
+/// Kinds at one program point: the named slots (in VmPlan::named_slots order) and the
+/// abstract stack, bottom first (the entry values included).
+struct KindState {
+  std::vector<Kind> slots;  ///< one per named slot
+  std::vector<Kind> stack;  ///< bottom first
+  bool operator==(const KindState&) const = default;
+};
+
+/// What one op does, as far as kinds and control flow go.
+struct KindStep {
+  /// The op does not run natively: the unit exits before it (resume_ip = the op) with
+  /// `exit_reason`, and the state is left as it was.
+  bool exits = false;
+  jit_abi::VmExit exit_reason = jit_abi::kExitLeft;
+  /// Div: a zero divisor leaves through kExitDeopt before the op, with the state before it.
+  bool may_deopt = false;
+  /// Control may continue at ip + 1.
+  bool falls_through = false;
+  /// Control may continue at `target`.
+  bool jumps = false;
+  /// The jump's absolute target (possibly outside the range).
+  uint64_t target = 0;
+};
+
+/// The outcome of kind inference over [begin, end).
+struct VmPlan {
+  uint64_t begin = 0;  ///< UnitRequest::range_begin
+  uint64_t end = 0;    ///< UnitRequest::range_end
+  /// Every slot an op of the range names, ascending.
+  std::vector<uint16_t> named_slots;
+  /// For each slot below num_slots: its index in named_slots, or -1.
+  std::vector<int32_t> slot_pos;
+  /// The kinds at entry_ip (UnitRequest::slot_tags and entry_stack_tags).
+  KindState entry;
+  /// Ops where paths may join, which start basic blocks: entry_ip, every in-range jump
+  /// target and the op after a conditional branch (index ip - begin). Any other op has
+  /// one possible predecessor, the op before it, and shares its block.
+  std::vector<uint8_t> block_start;
+  /// Kinds before each reached block start (index ip - begin), fixed by the first edge that
+  /// reached it; empty elsewhere.
+  std::vector<std::optional<KindState>> before;
+
+  /// True if `ip` lies in the unit's range.
+  bool in_range(uint64_t ip) const { return ip >= begin && ip < end; }
+  /// True if `ip` is a block start that some path from the entry reaches.
+  bool is_leader(uint64_t ip) const { return in_range(ip) && before[ip - begin].has_value(); }
+  /// True if `ip` starts a block (reached or not).
+  bool starts_block(uint64_t ip) const { return in_range(ip) && block_start[ip - begin] != 0; }
+  /// The fixed kinds before block start `ip` (precondition: is_leader(ip)).
+  const KindState& at(uint64_t ip) const { return *before[ip - begin]; }
+  /// True if an edge carrying `state` to `target` continues natively; otherwise it is an
+  /// exit edge (kExitLeft, resume_ip = target). Precondition: `target` is out of range or
+  /// a block start.
+  bool accepts(uint64_t target, const KindState& state) const {
+    return is_leader(target) && at(target) == state;
+  }
+  /// Where slot `s` sits in KindState::slots (precondition: an op of the range names it).
+  size_t pos(uint16_t s) const { return static_cast<size_t>(slot_pos[s]); }
+};
+
+/// Validates a kUnitVm request and infers its kinds from entry_ip, visiting blocks in
+/// ascending ip order. False, with `reason`, only for a malformed request (range or entry
+/// outside the ops, slot index not below num_slots, a named slot or entry value whose tag
+/// is not a scalar, missing tag arrays, an unknown vm_tier).
+bool plan_vm_unit(const jit_abi::UnitRequest& request, VmPlan& plan, std::string& reason);
+
+/// Applies op `ip` to `state`, as the interpreter would (left unchanged when the op exits).
+/// The result kinds here are the ones the emitted code produces.
+KindStep step_kinds(const jit_abi::UnitRequest& request, const VmPlan& plan, uint64_t ip,
+                    KindState& state);
+
+/// Name of a kind ("Int", ...).
+const char* kind_name(Kind k);
+
+}  // namespace fusevm::jit_llvm

@@ -1,0 +1,373 @@
+// The VM using the JIT by itself (vm.enable_jit): each program runs interpreted and with a
+// forced tier (synchronous, strict), and everything observable must be identical
+// (ARCHITECTURE §9 "Equality in differential tests"), with the tier really entered.
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "jit_test_util.hpp"
+
+namespace fusevm_test {
+namespace {
+
+Chunk assembled(const std::string& text) {
+  LoadResult r = assemble(text, "jit_vm.fasm");
+  EXPECT_TRUE(r.ok()) << r.message();
+  return r.ok() ? std::move(*r.chunk) : Chunk{};
+}
+
+// Slots compare with trailing Undef ignored: a read past the end gives Undef either way.
+std::vector<Value> trimmed(std::vector<Value> slots) {
+  while (!slots.empty() && slots.back().is_undef()) slots.pop_back();
+  return slots;
+}
+
+struct Observed {
+  VMResult result = VMResult::Halted();
+  std::string output;
+  std::vector<Value> globals, stack;
+  std::vector<std::vector<Value>> slots;
+  int32_t status = 0;
+};
+
+Observed observe(VM& vm, int runs) {
+  Observed o;
+  vm.set_output([&](std::string_view b) { o.output.append(b); });
+  for (int k = 0; k < runs; ++k) {
+    if (k > 0) vm.reset();
+    o.output.clear();
+    o.result = vm.run();
+  }
+  o.globals = vm.globals();
+  for (size_t k = 0; k < vm.stack().size(); ++k) o.stack.push_back(vm.stack()[k]);
+  for (Frame& f : vm.frames()) o.slots.push_back(trimmed(f.slots));
+  o.status = vm.last_status();
+  return o;
+}
+
+::testing::AssertionResult identical_runs(const Observed& a, const Observed& b) {
+  if (a.result.repr() != b.result.repr() ||
+      (a.result.is_ok() && b.result.is_ok() && !identical(a.result.value(), b.result.value())))
+    return ::testing::AssertionFailure() << "result " << a.result.repr() << " vs " << b.result.repr();
+  if (a.output != b.output) return ::testing::AssertionFailure() << "output '" << a.output << "' vs '" << b.output << "'";
+  if (a.status != b.status) return ::testing::AssertionFailure() << "status";
+  auto same_list = [](const std::vector<Value>& x, const std::vector<Value>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t k = 0; k < x.size(); ++k)
+      if (!identical(x[k], y[k])) return false;
+    return true;
+  };
+  if (!same_list(a.globals, b.globals)) return ::testing::AssertionFailure() << "globals";
+  if (!same_list(a.stack, b.stack)) return ::testing::AssertionFailure() << "stack";
+  if (a.slots.size() != b.slots.size()) return ::testing::AssertionFailure() << "frame count";
+  for (size_t f = 0; f < a.slots.size(); ++f) {
+    if (!same_list(a.slots[f], b.slots[f])) {
+      std::string sa, sb;
+      for (const Value& v : a.slots[f]) sa += v.repr() + " ";
+      for (const Value& v : b.slots[f]) sb += v.repr() + " ";
+      return ::testing::AssertionFailure() << "slots of frame " << f << ": " << sa << "vs " << sb;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class JitVm : public JitRequired {
+ protected:
+  // Runs `text` `runs` times interpreted and under `tiers`; they must agree exactly.
+  Observed compare(const std::string& text, JitTiers tiers, int runs = 1) {
+    Chunk chunk = assembled(text);
+    VM plain(chunk);
+    Observed want = observe(plain, runs);
+    VM jitted(chunk);
+    JitOptions options;
+    options.tiers = tiers;
+    options.sync = true;
+    options.strict = true;
+    jitted.enable_jit(options);
+    Observed got = observe(jitted, runs);
+    EXPECT_TRUE(identical_runs(want, got));
+    return got;
+  }
+  static uint64_t entered(JitTiers tier) {
+    JitStats s = JitCompiler::stats();
+    return tier == JitTiers::Linear ? s.linear.entered : s.block.entered;
+  }
+};
+
+const char* const kSumLoop = R"(
+  LoadInt 0
+  SetSlot 0
+  LoadInt 1
+  SetSlot 1
+top:
+  GetSlot 1
+  LoadInt 1001
+  NumLt
+  JumpIfFalse done
+  GetSlot 0
+  GetSlot 1
+  Add
+  SetSlot 0
+  PreIncSlotVoid 1
+  Jump top
+done:
+  GetSlot 0
+  PrintLn 1
+  GetSlot 0
+  ReturnValue
+)";
+
+TEST_F(JitVm, a_hot_integer_loop_runs_natively_with_the_interpreters_result) {
+  Observed o = compare(kSumLoop, JitTiers::Block);
+  EXPECT_EQ(o.output, "500500\n");
+  EXPECT_GT(entered(JitTiers::Block), 0u) << "the loop was never entered natively";
+}
+
+TEST_F(JitVm, a_float_accumulator_stays_float) {
+  compare(R"(
+  LoadFloat 0.0
+  SetSlot 0
+  LoadInt 0
+  SetSlot 1
+top:
+  GetSlot 1
+  LoadInt 100
+  NumLt
+  JumpIfFalse done
+  GetSlot 0
+  LoadFloat 0.25
+  Add
+  SetSlot 0
+  PreIncSlotVoid 1
+  Jump top
+done:
+  GetSlot 0
+  ReturnValue
+)", JitTiers::Block);
+  EXPECT_GT(entered(JitTiers::Block), 0u);
+}
+
+// sum starts Int and becomes Float in the first iteration: the unit compiled for the
+// kinds at the header must leave at the edge where they change, and a second one for
+// the Float kinds takes over.
+TEST_F(JitVm, a_slot_that_changes_kind_in_the_loop_is_handled_exactly) {
+  compare(R"(
+  LoadInt 0
+  SetSlot 0
+  LoadInt 0
+  SetSlot 1
+top:
+  GetSlot 1
+  LoadInt 50
+  NumLt
+  JumpIfFalse done
+  GetSlot 0
+  LoadFloat 0.5
+  Add
+  SetSlot 0
+  PreIncSlotVoid 1
+  Jump top
+done:
+  GetSlot 0
+  ReturnValue
+)", JitTiers::Block);
+}
+
+// Div always gives Float; a zero divisor gives Undef in the interpreter, which native
+// code reaches by leaving at that Div.
+TEST_F(JitVm, division_gives_float_and_division_by_zero_gives_undef_as_interpreted) {
+  compare(R"(
+  LoadInt 0
+  SetSlot 0
+  LoadInt 0
+  SetSlot 2
+top:
+  GetSlot 0
+  LoadInt 20
+  NumLt
+  JumpIfFalse done
+  LoadInt 100
+  GetSlot 0
+  LoadInt 10
+  Sub
+  Div
+  SetSlot 1
+  GetSlot 2
+  GetSlot 1
+  LogNot
+  Add
+  SetSlot 2
+  PreIncSlotVoid 0
+  Jump top
+done:
+  GetSlot 1
+  GetSlot 2
+  MakeArray 2
+  ReturnValue
+)", JitTiers::Block);
+  EXPECT_GT(entered(JitTiers::Block), 0u);
+}
+
+TEST_F(JitVm, comparisons_store_bools_in_slots) {
+  compare(R"(
+  LoadInt 0
+  SetSlot 0
+top:
+  GetSlot 0
+  LoadInt 30
+  NumLt
+  JumpIfFalse done
+  GetSlot 0
+  LoadInt 7
+  Mod
+  LoadInt 3
+  NumEq
+  SetSlot 1
+  GetSlot 0
+  LoadInt 2
+  Shl
+  LoadInt 5
+  BitXor
+  SetSlot 2
+  PreIncSlotVoid 0
+  Jump top
+done:
+  GetSlot 1
+  GetSlot 2
+  MakeArray 2
+  ReturnValue
+)", JitTiers::Block);
+  EXPECT_GT(entered(JitTiers::Block), 0u);
+}
+
+TEST_F(JitVm, a_straight_line_chunk_runs_under_the_linear_tier_on_its_first_run) {
+  compare(R"(
+  LoadInt 40
+  LoadInt 2
+  Add
+  SetSlot 0
+  GetSlot 0
+  LoadFloat 0.5
+  Mul
+  GetSlot 0
+  LoadInt 42
+  NumEq
+)", JitTiers::Linear);
+  EXPECT_EQ(entered(JitTiers::Linear), 1u);
+}
+
+TEST_F(JitVm, a_whole_chunk_compiles_after_ten_runs) {
+  const std::string text = R"(
+  LoadInt 0
+  SetSlot 0
+top:
+  GetSlot 0
+  LoadInt 3
+  NumLt
+  JumpIfFalse done
+  PreIncSlotVoid 0
+  Jump top
+done:
+  GetSlot 0
+)";
+  compare(text, JitTiers::Block, 12);
+  EXPECT_GT(entered(JitTiers::Block), 0u);
+}
+
+TEST_F(JitVm, a_loop_with_an_op_no_unit_contains_is_interpreted_and_the_reason_counted) {
+  compare(R"(
+  LoadInt 0
+  SetSlot 0
+top:
+  GetSlot 0
+  LoadInt 20
+  NumLt
+  JumpIfFalse done
+  GetSlot 0
+  PrintLn 1
+  PreIncSlotVoid 0
+  Jump top
+done:
+)", JitTiers::Block);
+  JitStats s = JitCompiler::stats();
+  EXPECT_EQ(s.block.entered, 0u);
+  bool found = false;
+  for (const auto& [reason, n] : s.block.reasons) found = found || reason.find("PrintLn") != std::string::npos;
+  EXPECT_TRUE(found) << "no fallback reason names PrintLn";
+}
+
+TEST_F(JitVm, a_loop_over_a_string_slot_stays_interpreted_and_exact) {
+  compare(R"(
+  LoadConst "ab"
+  SetSlot 1
+  LoadInt 0
+  SetSlot 0
+top:
+  GetSlot 0
+  LoadInt 20
+  NumLt
+  JumpIfFalse done
+  GetSlot 1
+  LoadInt 1
+  Add
+  SetSlot 2
+  PreIncSlotVoid 0
+  Jump top
+done:
+  GetSlot 2
+)", JitTiers::Block);
+}
+
+TEST_F(JitVm, an_endless_native_loop_stops_on_interrupt_and_the_vm_stays_usable) {
+  Chunk chunk = assembled(R"(
+  LoadInt 0
+  SetSlot 0
+top:
+  PreIncSlotVoid 0
+  Jump top
+)");
+  VM vm(chunk);
+  JitOptions options;
+  options.tiers = JitTiers::Block;
+  options.sync = true;
+  options.strict = true;
+  vm.enable_jit(options);
+  std::atomic<bool> stop{false};
+  std::thread poker([&] {
+    while (!stop.load()) {
+      if (JitCompiler::stats().block.entered > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        vm.interrupt();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  VMResult r = vm.run();
+  stop.store(true);
+  poker.join();
+  EXPECT_TRUE(IsErrorWith(r, "interrupted"));
+  EXPECT_GT(vm.frames()[0].slots[0].as_int(), 10) << "the loop barely ran";
+  // Usable afterwards: a fresh run completes a bounded program on the same VM type.
+  VM again(assembled(kSumLoop));
+  again.enable_jit(options);
+  again.set_output([](std::string_view) {});
+  EXPECT_TRUE(IsOk(again.run(), Value::Int(500500)));
+}
+
+TEST_F(JitVm, enable_jit_off_and_options_round_trip) {
+  VM vm(Chunk{});
+  EXPECT_EQ(vm.jit_options().tiers, JitTiers::Off);
+  JitOptions o;
+  o.tiers = JitTiers::Linear;
+  o.block_threshold = 3;
+  vm.enable_jit(o);
+  EXPECT_EQ(vm.jit_options().tiers, JitTiers::Linear);
+  EXPECT_EQ(vm.jit_options().block_threshold, 3u);
+  vm.enable_jit(JitTiers::Off);
+  EXPECT_EQ(vm.jit_options().tiers, JitTiers::Off);
+}
+
+}  // namespace
+}  // namespace fusevm_test
