@@ -28,7 +28,8 @@ void describe(const Chunk& chunk, VmSite& site) {
   for (uint64_t i = site.begin; i < site.end; ++i) {
     const Op& op = chunk.ops[i];
     const OpInfo& info = op.info();
-    if (info.flags & (kBranch | kLoop)) site.straight_line = false;
+    // has_target(), not kBranch: the unconditional Jump carries only kJump.
+    if (op.has_target() || (info.flags & kLoop)) site.straight_line = false;
     for (size_t k = 0; k < info.num_operands; ++k) {
       if (info.kinds[k] == OperandKind::Slot) site.slots.push_back(static_cast<uint16_t>(op.raw_operand(k)));
     }
@@ -74,7 +75,7 @@ bool stays_above_entry_depth(const Chunk& chunk, VmSite& site, std::string& reas
       }
     };
     const OpCode code = op.code();
-    if (info.flags & kBranch) visit(op.target());
+    if (op.has_target()) visit(op.target());
     if (code != OpCode::Jump) visit(ip + 1);
   }
   return true;

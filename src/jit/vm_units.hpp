@@ -50,8 +50,6 @@ struct VmUnit {
   /// the compile compile_vm_unit requested has finished.
   std::shared_ptr<PendingCompile> pending = std::make_shared<PendingCompile>();
   std::atomic<bool> outcome_counted{false};  ///< the compile's result went into the stats
-  /// The native entry once compiled, else null.
-  void* entry() const { return finished() ? pending->result.entry : nullptr; }
   /// True once compiling finished, successfully or not.
   bool finished() const { return pending->done.load(std::memory_order_acquire); }
 };

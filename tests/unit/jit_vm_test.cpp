@@ -75,13 +75,17 @@ Observed observe(VM& vm, int runs) {
 class JitVm : public JitRequired {
  protected:
   // Runs `text` `runs` times interpreted and under `tiers`; they must agree exactly.
-  Observed compare(const std::string& text, JitTiers tiers, int runs = 1) {
+  Observed compare(const std::string& text, JitTiers tiers, int runs = 1, uint32_t threshold = 10,
+                   const Limits& limits = Limits{}) {
     Chunk chunk = assembled(text);
     VM plain(chunk);
+    plain.set_limits(limits);
     Observed want = observe(plain, runs);
     VM jitted(chunk);
+    jitted.set_limits(limits);
     JitOptions options;
     options.tiers = tiers;
+    options.block_threshold = threshold;
     options.sync = true;
     options.strict = true;
     jitted.enable_jit(options);
@@ -354,6 +358,44 @@ top:
   again.enable_jit(options);
   again.set_output([](std::string_view) {});
   EXPECT_TRUE(IsOk(again.run(), Value::Int(500500)));
+}
+
+// The site's depth analysis asked for kBranch, which the unconditional Jump does not
+// carry: it never followed a Jump, underestimated the stack depth and let a unit push past
+// max_stack, so the limit was hit at another op (found by the VM differential suite).
+TEST_F(JitVm, a_unit_reached_through_a_jump_hits_the_stack_limit_at_the_interpreters_op) {
+  Limits limits;
+  limits.max_stack = 5;
+  Observed o = compare(R"(
+  LoadInt 0
+  SetSlot 6
+top:
+  Jump next
+next:
+  LoadInt 7
+  SetSlot 3
+  LoadTrue
+  GetSlot 1
+  BitAnd
+  SlotIncLtIntJumpBack 6, 14, top
+)", JitTiers::All, 1, 1, limits);
+  EXPECT_TRUE(IsErrorWith(o.result, "limit exceeded: value stack (5)"));
+}
+
+// The same flag gap made a chunk whose only jumps are unconditional look straight-line,
+// and the linear tier compiled code with a jump in it.
+TEST_F(JitVm, a_chunk_with_an_unconditional_jump_is_not_straight_line) {
+  compare(R"(
+  Jump skip
+  LoadInt 9
+skip:
+  LoadInt 1
+  LoadInt 2
+  Add
+  SetSlot 0
+  GetSlot 0
+)", JitTiers::Linear);
+  EXPECT_EQ(entered(JitTiers::Linear), 0u);
 }
 
 TEST_F(JitVm, enable_jit_off_and_options_round_trip) {
