@@ -27,10 +27,14 @@ void mark_forked_child() { g_forked_child = true; }
 
 // Process exit while a background compile runs: the plugin's LLVM statics would be
 // destroyed under the compile thread. An atexit handler, registered once the plugin is
-// loaded (so it runs before the plugin's own destructors), waits for the job in hand and
-// stops the thread from starting another.
+// loaded and again after every job (so it runs before the plugin's destructors), waits
+// for the job in hand and stops the thread from starting another. A static LLVM first
+// creates in the very job that is running at exit can still precede it, which is why
+// the CLI waits for its compiles before it returns (and why embedders should too).
 std::atomic<bool> g_exiting{false};
 std::mutex g_job_mu;  // held by the compile thread while it runs a job
+
+constexpr uint32_t kMaxDrainRegistrations = 256;
 
 void drain_at_exit() {
   g_exiting.store(true);
@@ -62,6 +66,7 @@ struct Engine::Impl {
   std::condition_variable queue_cv;
   std::deque<std::function<void()>> queue;
   std::once_flag thread_started;
+  uint32_t reregistrations = 0;  // compile thread only
   void* llvm_engine = nullptr;  // owned by the compile thread
   std::string engine_error;
   // The on-disk object cache (FUSEVM_JIT_CACHE), opened with the first compile; used on
@@ -82,8 +87,20 @@ struct Engine::Impl {
           job = std::move(queue.front());
           queue.pop_front();
         }
-        std::lock_guard<std::mutex> running(g_job_mu);
-        if (!g_exiting.load()) job();
+        {
+          std::lock_guard<std::mutex> running(g_job_mu);
+          if (g_exiting.load()) continue;
+          job();
+        }
+        // Exit handlers run newest first, and LLVM registers destructors for statics it
+        // creates lazily while compiling: a drain registered before them would run after
+        // they tore LLVM down under a compile still in flight. Registering again after
+        // each job keeps the drain ahead of everything but the running job's own new
+        // statics (most appear in the first jobs; the cap bounds the registrations).
+        if (reregistrations < kMaxDrainRegistrations) {
+          ++reregistrations;
+          std::atexit(drain_at_exit);
+        }
       }
     }).detach();
   }

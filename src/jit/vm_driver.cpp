@@ -34,6 +34,12 @@ constexpr int32_t kAgainNow = -1;        // a unit ran: enter again at the next 
 constexpr int32_t kAgainSoon = -16;      // compiling
 constexpr int32_t kAgainLater = -1024;   // slot kinds no unit takes (they may change)
 constexpr int32_t kNever = INT32_MIN;    // no unit can cover this loop
+// Native frames one entry may stack up before a Call bails out to the interpreter (which
+// may enter native code again from there): bounds the C stack native recursion uses.
+constexpr uint64_t kNativeDepthCap = 1000;
+// A compiled function that bailed out this often, in more than half its calls, is
+// left to the interpreter.
+constexpr uint32_t kBailsToGiveUp = 64;
 
 Tier stats_tier(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? Tier::Linear : Tier::Block; }
 const char* tier_name(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? "linear" : "block"; }
@@ -51,9 +57,11 @@ class VmDriver final : public JitHook {
  public:
   VmDriver(const Chunk& chunk, const JitOptions& options) : options_(options) {
     // The first backedge to any op comes due after block_threshold of them.
+    // So does the first call at any Call op: block-tier subs compile after as many calls.
     const uint32_t t = std::max<uint32_t>(options.block_threshold, 1);
-    hot_counters.assign(chunk.ops.size() + 1,
-                        has_tiers(options.tiers, JitTiers::Block) ? -static_cast<int32_t>(t) : kNever);
+    const int32_t start = has_tiers(options.tiers, JitTiers::Block) ? -static_cast<int32_t>(t) : kNever;
+    size_counters(chunk.ops.size(), start, start);
+    records_.reserve(kNativeDepthCap + 1);
   }
 
   const JitOptions& options() const override { return options_; }
@@ -84,7 +92,7 @@ class VmDriver final : public JitHook {
 
   JitOutcome on_backedge(VMState& st, uint64_t from) override {
     const uint64_t header = st.ip;
-    int32_t& counter = hot_counters[header];
+    int32_t& counter = backedge_counter(header);
     Site& s = loops_[header];
     if (!s.resolved) {
       s.resolved = true;
@@ -100,11 +108,39 @@ class VmDriver final : public JitHook {
     return o;
   }
 
+  JitOutcome on_call(VMState& st) override {
+    const uint64_t call_ip = st.ip;
+    int32_t& counter = call_counter(call_ip);
+    CallSite& c = calls_[call_ip];
+    if (!c.resolved) {
+      c.resolved = true;
+      const Op& op = st.chunk.ops[call_ip];
+      c.entry = st.chunk.find_sub(static_cast<uint16_t>(op.raw_operand(0)));
+      c.argc = static_cast<uint32_t>(op.raw_operand(1));
+    }
+    if (!c.entry || st.stack.size() < c.argc || st.frames.empty()) {
+      counter = kNever;  // the interpreter's error (or its clamped base) it is
+      return JitOutcome::Interpret;
+    }
+    const JitOutcome o = visit_call(st, c, call_ip);
+    counter = o == JitOutcome::Ran ? kAgainNow : c.next_counter;
+    return o;
+  }
+
  private:
   struct Spec {
     std::vector<uint8_t> tags;
     std::shared_ptr<VmUnit> unit;
     bool failure_seen = false;
+    uint32_t entries = 0;  // compiled functions: calls that entered native code
+    uint32_t bails = 0;    // ... and of those, the ones that bailed out
+  };
+  struct CallSite {
+    bool resolved = false;
+    std::optional<uint64_t> entry;  // the callee's first op
+    uint32_t argc = 0;
+    std::vector<Spec> specs;        // by argument tags
+    int32_t next_counter = kAgainSoon;
   };
   struct Site {
     bool resolved = false;
@@ -142,26 +178,11 @@ class VmDriver final : public JitHook {
       s.specs.push_back(Spec{std::move(tags), std::move(unit)});
       spec = &s.specs.back();
     }
-    VmUnit& unit = *spec->unit;
-    if (!unit.finished()) {
-      s.next_counter = kAgainSoon;
-      return JitOutcome::Interpret;
+    const jit::Compiled* ready = nullptr;
+    if (const JitOutcome o = ready_unit(st, *spec, tier, site.entry, s.next_counter, ready); ready == nullptr) {
+      return o;
     }
-    const jit::Compiled& result = unit.pending->result;
-    if (!unit.outcome_counted.exchange(true)) Engine::get().count_compile(stats_tier(tier), result);
-    if (result.entry == nullptr) {
-      s.next_counter = kNever;
-      if (!spec->failure_seen) {
-        spec->failure_seen = true;
-        if (options_.strict) {
-          st.set_error(std::string("jit-strict: the ") + tier_name(tier) + " tier fell back at ip " +
-                           std::to_string(site.entry) + ": " + result.reason,
-                       site.entry);
-          return JitOutcome::Error;
-        }
-      }
-      return JitOutcome::Interpret;
-    }
+    const jit::Compiled& result = *ready;
     // A unit does not check max_stack; near the limit the interpreter runs the ops, so a
     // breach is reported at the op that makes it, with the same state.
     if (st.stack.size() + std::max<size_t>(site.max_depth, result.max_exit_stack) > st.limits.max_stack) {
@@ -169,6 +190,151 @@ class VmDriver final : public JitHook {
       return JitOutcome::Interpret;
     }
     return enter(st, site, result, tier);
+  }
+
+  // The compiled code of `spec`, in `ready`, once its compile has finished well. Else
+  // null, with `next_counter` set and what the VM does meanwhile: interpret, or fail the
+  // run under --jit-strict when the compile failed.
+  JitOutcome ready_unit(VMState& st, Spec& spec, jit_abi::VmTier tier, uint64_t at_ip, int32_t& next_counter,
+                        const jit::Compiled*& ready) {
+    ready = nullptr;
+    VmUnit& unit = *spec.unit;
+    if (!unit.finished()) {
+      next_counter = kAgainSoon;
+      return JitOutcome::Interpret;
+    }
+    const jit::Compiled& result = unit.pending->result;
+    if (!unit.outcome_counted.exchange(true)) Engine::get().count_compile(stats_tier(tier), result);
+    if (result.entry == nullptr) {
+      next_counter = kNever;
+      if (!spec.failure_seen) {
+        spec.failure_seen = true;
+        if (options_.strict) {
+          st.set_error(std::string("jit-strict: the ") + tier_name(tier) + " tier fell back at ip " +
+                           std::to_string(at_ip) + ": " + result.reason,
+                       at_ip);
+          return JitOutcome::Error;
+        }
+      }
+      return JitOutcome::Interpret;
+    }
+    ready = &result;
+    return JitOutcome::Ran;
+  }
+
+  // The compiled function for the arguments on the stack: found, compiled, or failed;
+  // entered when ready.
+  JitOutcome visit_call(VMState& st, CallSite& c, uint64_t call_ip) {
+    const size_t base = st.stack.size() - c.argc;
+    std::vector<uint8_t> tags;
+    for (size_t k = base; k < st.stack.size(); ++k) {
+      const uint8_t tag = st.stack[k].tag();
+      if (tag > Value::kTagFloat) {
+        c.next_counter = kAgainLater;
+        return JitOutcome::Interpret;
+      }
+      tags.push_back(tag);
+    }
+    Spec* spec = nullptr;
+    for (Spec& candidate : c.specs) {
+      if (candidate.tags == tags) spec = &candidate;
+    }
+    if (spec == nullptr) {
+      if (c.specs.size() >= kMaxSpecs) {
+        Engine::get().count_fallback(Tier::Block, "more than 4 argument-kind specialisations of one call");
+        c.next_counter = kAgainLater;
+        return JitOutcome::Interpret;
+      }
+      bool created = false;
+      std::shared_ptr<VmUnit> unit = jit::find_fn_unit(st.chunk, *c.entry, tags, &created);
+      if (created) jit::compile_fn_unit(*unit, st.chunk, *c.entry, tags, options_.sync);
+      c.specs.push_back(Spec{std::move(tags), std::move(unit)});
+      spec = &c.specs.back();
+    }
+    if (spec->bails >= kBailsToGiveUp && spec->bails * 2 > spec->entries) {
+      c.next_counter = kAgainLater;  // it mostly bails out: the interpreter does better
+      return JitOutcome::Interpret;
+    }
+    const jit::Compiled* ready = nullptr;
+    if (const JitOutcome o = ready_unit(st, *spec, jit_abi::kVmTierBlock, *c.entry, c.next_counter, ready);
+        ready == nullptr) {
+      return o;
+    }
+    if (base + ready->max_exit_stack > st.limits.max_stack) {
+      c.next_counter = kAgainLater;  // the interpreter fails at the exact op
+      return JitOutcome::Interpret;
+    }
+    return enter_fn(st, *spec, *ready, call_ip, base);
+  }
+
+  // Calls compiled function `fn` for the Call at `call_ip` whose arguments start at `base`.
+  JitOutcome enter_fn(VMState& st, Spec& spec, const jit::Compiled& fn, uint64_t call_ip, size_t base) {
+    jit_abi::FnFrame f{};
+    f.args = reinterpret_cast<const jit_abi::AbiValue*>(&st.stack[base]);
+    f.poll = reinterpret_cast<const uint8_t*>(&st.poll);
+    f.base = base;
+    f.max_stack = st.limits.max_stack;
+    // The interpreter refuses a Call once frames + active blocks reach the limit; the
+    // called frame is depth 1, so a native Call at depth d has frames + d - 1 + 1 of them.
+    const size_t used = st.frames.size() + st.block_depth;
+    f.depth_room = std::min<uint64_t>(st.limits.max_call_depth - std::min(used, st.limits.max_call_depth),
+                                      kNativeDepthCap);
+    f.core = this;
+    f.record = &VmDriver::record_frame;
+    records_.clear();
+    record_failed_ = false;
+    Engine::get().count_entry(Tier::Block);
+    ++spec.entries;
+    const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::FnFrame*)>(fn.entry)(&f);
+    st.stack.truncate(base);
+    if (why == jit_abi::kFnReturned) {
+      if (f.has_result != 0) st.stack.push_back(value_of(f.result));
+      st.ip = call_ip + 1;
+      return JitOutcome::Ran;
+    }
+    ++spec.bails;
+    if (record_failed_ || records_.empty()) {
+      st.set_error("out of memory", call_ip);
+      return JitOutcome::Error;
+    }
+    // Records come innermost first; frames are pushed outermost first, each returning to
+    // the op after its caller's Call.
+    uint64_t return_ip = call_ip + 1;
+    for (size_t k = records_.size(); k-- > 0;) {
+      FrameRecord& r = records_[k];
+      Frame& frame = st.frames.push(return_ip, st.stack.size(), FrameKind::Call, CodeSet::kMain);
+      while (!r.slots.empty() && r.slots.back().is_undef()) r.slots.pop_back();
+      frame.slots.assign(r.slots.begin(), r.slots.end());
+      for (Value& v : r.stack) st.stack.push_back(std::move(v));
+      return_ip = r.ip + 1;
+    }
+    const FrameRecord& innermost = records_.front();
+    st.ip = resume_ip(st, innermost.ip);
+    Engine::get().count_fallback(Tier::Block, "a compiled function bailed out to the interpreter");
+    if (innermost.reason == jit_abi::kExitPoll && !st.poll_slow(st.ip)) return JitOutcome::Error;
+    return JitOutcome::Ran;
+  }
+
+  // Where the interpreter goes on after native code left at `ip`: a jump past the end of
+  // the chunk lands on its end (the decoder clamps targets), and so must the ip an
+  // interrupt is then reported at.
+  static uint64_t resume_ip(const VMState& st, uint64_t ip) { return std::min<uint64_t>(ip, st.chunk.ops.size()); }
+
+  // FnFrame::record: called from native code, so nothing may escape it.
+  static void record_frame(void* core, const jit_abi::FnRecord* r) noexcept {
+    auto* self = static_cast<VmDriver*>(core);
+    try {
+      FrameRecord out;
+      out.ip = r->ip;
+      out.reason = r->reason;
+      out.slots.reserve(r->num_slots);
+      for (uint32_t k = 0; k < r->num_slots; ++k) out.slots.push_back(value_of(r->slots[k]));
+      out.stack.reserve(r->depth);
+      for (uint32_t k = 0; k < r->depth; ++k) out.stack.push_back(value_of(r->stack[k]));
+      self->records_.push_back(std::move(out));
+    } catch (...) {
+      self->record_failed_ = true;
+    }
   }
 
   // The entry kinds of the site's slots in `frame`; false when one is not a scalar.
@@ -194,18 +360,30 @@ class VmDriver final : public JitHook {
     uf.stack = exit_stack_.data();
     uf.poll = reinterpret_cast<const uint8_t*>(&st.poll);
     Engine::get().count_entry(stats_tier(tier));
-    reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
+    const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
     // Trailing Undef slots the interpreter would not have created are unobservable;
     // dropping them keeps frames identical to an interpreted run.
     while (frame.slots.size() > original && frame.slots.back().is_undef()) frame.slots.pop_back();
     for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(exit_stack_[k]));
-    st.ip = uf.resume_ip;
+    st.ip = resume_ip(st, uf.resume_ip);
+    // The unit saw the flag at a taken jump and left at its target without acting on it;
+    // the interpreter polls after every taken jump, so the poll happens here, at the same ip.
+    if (why == jit_abi::kExitPoll && !st.poll_slow(st.ip)) return JitOutcome::Error;
     return JitOutcome::Ran;
   }
+
+  struct FrameRecord {
+    uint64_t ip = 0;
+    uint32_t reason = 0;
+    std::vector<Value> slots, stack;
+  };
 
   JitOptions options_;
   Site chunk_site_;
   std::unordered_map<uint64_t, Site> loops_;
+  std::unordered_map<uint64_t, CallSite> calls_;
+  std::vector<FrameRecord> records_;  // one bail-out's frames, innermost first
+  bool record_failed_ = false;
   std::vector<jit_abi::AbiValue> exit_stack_;
 };
 

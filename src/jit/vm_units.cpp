@@ -118,6 +118,57 @@ std::string unit_key(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tie
   return key;
 }
 
+// The chunk's ops as a kUnitFn sees them: each Call's `wide` holds its callee's entry.
+std::vector<jit_abi::AbiOp> ops_with_callees(const Chunk& chunk) {
+  std::vector<jit_abi::AbiOp> ops(chunk.ops.size());
+  std::memcpy(ops.data(), chunk.ops.data(), chunk.ops.size() * sizeof(Op));
+  for (size_t i = 0; i < chunk.ops.size(); ++i) {
+    if (chunk.ops[i].code() != OpCode::Call) continue;
+    const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(chunk.ops[i].raw_operand(0)));
+    ops[i].wide = entry ? *entry : jit_abi::kNoSub;
+  }
+  return ops;
+}
+
+// Highest slot any op of the chunk names, plus one.
+uint32_t chunk_slot_count(const Chunk& chunk) {
+  uint32_t n = 0;
+  for (const Op& op : chunk.ops) {
+    const OpInfo& info = op.info();
+    for (size_t k = 0; k < info.num_operands; ++k) {
+      if (info.kinds[k] == OperandKind::Slot) n = std::max(n, static_cast<uint32_t>(op.raw_operand(k)) + 1);
+    }
+  }
+  return n;
+}
+
+std::string fn_key(const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags) {
+  const std::vector<jit_abi::AbiOp> ops = ops_with_callees(chunk);
+  std::string key;
+  append_bytes(key, static_cast<uint32_t>(jit_abi::kUnitFn));  // unlike every VmTier value
+  append_bytes(key, entry);
+  key.append(reinterpret_cast<const char*>(ops.data()), ops.size() * sizeof(jit_abi::AbiOp));
+  for (const jit_abi::AbiConst& k : abi_constants(chunk)) append_bytes(key, k);
+  key.append(reinterpret_cast<const char*>(arg_tags.data()), arg_tags.size());
+  return key;
+}
+
+std::shared_ptr<VmUnit> find_in_table(std::string key, jit_abi::VmTier tier, bool* created) {
+  UnitTable& t = table();
+  std::lock_guard<std::mutex> lock(t.mu);
+  if (created == nullptr) {
+    auto it = t.units.find(key);
+    return it == t.units.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<VmUnit>& unit = t.units[std::move(key)];
+  *created = unit == nullptr;
+  if (*created) {
+    unit = std::make_shared<VmUnit>();
+    unit->tier = tier;
+  }
+  return unit;
+}
+
 }  // namespace
 
 bool vm_unit_op(OpCode code) {
@@ -156,20 +207,34 @@ std::optional<VmSite> loop_site(const Chunk& chunk, uint64_t header, uint64_t fr
 
 std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tier,
                                      const std::vector<uint8_t>& slot_tags, bool* created) {
-  std::string key = unit_key(chunk, site, tier, slot_tags);
-  UnitTable& t = table();
-  std::lock_guard<std::mutex> lock(t.mu);
-  if (created == nullptr) {
-    auto it = t.units.find(key);
-    return it == t.units.end() ? nullptr : it->second;
-  }
-  std::shared_ptr<VmUnit>& unit = t.units[std::move(key)];
-  *created = unit == nullptr;
-  if (*created) {
-    unit = std::make_shared<VmUnit>();
-    unit->tier = tier;
-  }
-  return unit;
+  return find_in_table(unit_key(chunk, site, tier, slot_tags), tier, created);
+}
+
+std::shared_ptr<VmUnit> find_fn_unit(const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
+                                     bool* created) {
+  return find_in_table(fn_key(chunk, entry, arg_tags), jit_abi::kVmTierBlock, created);
+}
+
+void compile_fn_unit(VmUnit& unit, const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
+                     bool sync) {
+  auto req = std::make_shared<OwnedRequest>();
+  req->ops = ops_with_callees(chunk);
+  req->consts = abi_constants(chunk);
+  req->entry_stack_tags = arg_tags;
+  static std::atomic<uint64_t> sequence{0};
+  req->name = "fusevm_fn_" + std::to_string(code_hash(chunk)) + "_" + std::to_string(entry) + "_" +
+              std::to_string(sequence.fetch_add(1));
+  jit_abi::UnitRequest& r = req->request;
+  r.kind = jit_abi::kUnitFn;
+  r.flags = Engine::get().dump_flags();
+  r.num_slots = chunk_slot_count(chunk);
+  r.vm_tier = unit.tier;
+  r.entry_depth = static_cast<uint32_t>(arg_tags.size());
+  r.range_begin = 0;
+  r.range_end = chunk.ops.size();
+  r.entry_ip = entry;
+  Engine::get().compile_async(std::move(req), unit.pending);
+  if (sync) Engine::get().wait_idle();
 }
 
 void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const VmSite& site,

@@ -63,6 +63,14 @@ std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const VmSite& site, jit
 /// waits when `sync`).
 void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const VmSite& site,
                      const std::vector<uint8_t>& slot_tags, bool sync);
+/// The process-wide compiled function (kUnitFn) for the sub at `entry` called with
+/// arguments tagged `arg_tags`; `created` as for find_vm_unit. Its code depends on the
+/// whole chunk (the subs it calls compile with it).
+std::shared_ptr<VmUnit> find_fn_unit(const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
+                                     bool* created);
+/// Start compiling the function `unit` (see compile_vm_unit).
+void compile_fn_unit(VmUnit& unit, const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
+                     bool sync);
 /// Forget every VM unit (JitCompiler::reset; no VM may hold one).
 void clear_vm_units();
 

@@ -13,7 +13,7 @@
 namespace fusevm::jit_abi {
 
 /// Bumped whenever anything in this file changes.
-inline constexpr uint32_t kAbiVersion = 2;
+inline constexpr uint32_t kAbiVersion = 3;
 
 /// Name of the plugin's only exported symbol: `const PluginApi* fusevm_jit_plugin()`.
 inline constexpr const char* kEntrySymbol = "fusevm_jit_plugin";
@@ -57,7 +57,17 @@ enum UnitKind : uint32_t {
   /// range_end) of a chunk, entered at `entry_ip`. Signature `uint32_t f(VmUnitFrame*)`,
   /// returning the VmExit it also stores in VmUnitFrame::exit_reason. See VmUnitFrame.
   kUnitVm = 3,
+  /// A compiled function (ARCHITECTURE §9 "Compiled functions"): the sub whose body
+  /// starts at `entry_ip`, called with `entry_depth` arguments of kinds
+  /// `entry_stack_tags` on a new frame (every slot Undef). `ops` is the whole chunk, and
+  /// each Call op carries its callee's entry ip in `wide` (kNoSub: undefined), so the
+  /// subs it calls compile into the same code, specialised per argument kinds, and call
+  /// each other natively. Signature `uint32_t f(FnFrame*)`, returning an FnExit.
+  kUnitFn = 4,
 };
+
+/// In a kUnitFn request, the `wide` of a Call whose name has no sub.
+inline constexpr uint64_t kNoSub = UINT64_MAX;
 
 /// How a kUnitVm is optimised (and which tier's statistics it counts toward).
 enum VmTier : uint32_t {
@@ -90,9 +100,13 @@ enum VmExit : uint32_t {
   /// An op met values it does not handle natively (integer division by zero, which the
   /// interpreter turns into Undef, ...): resume_ip = that op, which the interpreter runs.
   kExitDeopt = 1,
-  /// The poll flag was set at a backedge (interrupt or memory limit pending): resume_ip =
-  /// the backedge's target; the core polls before interpreting it.
+  /// The poll flag was set at a taken jump, forward or backward (interrupt pending):
+  /// resume_ip = the jump's target; the core polls there, as the interpreter does after
+  /// every taken jump, before interpreting it.
   kExitPoll = 2,
+  /// Only in an FnRecord: this frame was calling when a callee below it bailed out;
+  /// FnRecord::ip is its Call op, so the callee's frame returns to ip + 1.
+  kExitCallee = 3,
 };
 
 /// The state a kUnitVm shares with the core for one entry.
@@ -104,7 +118,7 @@ struct VmUnitFrame {
   /// arguments), bottom first, tags as UnitRequest::entry_stack_tags. On exit: the
   /// unit's stack above that base, bottom first (capacity UnitResult::max_exit_stack).
   AbiValue* stack;
-  /// The VM's poll flag (a std::atomic<bool>, read with a relaxed load at backedges).
+  /// The VM's poll flag (a std::atomic<bool>, read with a relaxed load at taken jumps).
   const uint8_t* poll;
   /// Out: the absolute ip at which the interpreter continues.
   uint64_t resume_ip;
@@ -114,6 +128,52 @@ struct VmUnitFrame {
   uint32_t exit_reason;
 };
 
+/// How a kUnitFn returned.
+enum FnExit : uint32_t {
+  /// The function returned: FnFrame::result holds its value when has_result is 1.
+  kFnReturned = 0,
+  /// Native code bailed out: FnFrame::record was called once per native frame, innermost
+  /// first, and the interpreter continues from those frames (see FnRecord).
+  kFnBailed = 1,
+};
+
+/// One native frame's state at a bail-out, which the core turns into an interpreter
+/// frame. The pointers are valid only during the FnFrame::record call.
+struct FnRecord {
+  uint64_t ip;            ///< innermost: where the interpreter resumes; else its Call op
+  uint32_t reason;        ///< innermost: kExitLeft/kExitDeopt/kExitPoll; else kExitCallee
+  uint32_t num_slots;     ///< `slots` holds slots 0 .. num_slots-1
+  const AbiValue* slots;  ///< the frame's slots
+  const AbiValue* stack;  ///< the frame's operand stack, bottom first (a caller's without
+                          ///< the arguments, which belong to the callee's frame)
+  uint32_t depth;         ///< values in `stack`
+  uint32_t pad;
+};
+
+/// The state a kUnitFn shares with the core for one call from the interpreter.
+struct FnFrame {
+  /// In: the arguments, bottom first, tagged as UnitRequest::entry_stack_tags.
+  const AbiValue* args;
+  /// In: the VM's poll flag, read at every call and taken jump.
+  const uint8_t* poll;
+  /// In: the interpreter's value stack height below the called frame's region.
+  uint64_t base;
+  /// In: the VM's value stack limit. Before each native call the caller checks that the
+  /// callee's deepest stack fits (base + UnitResult::max_exit_stack for the first).
+  uint64_t max_stack;
+  /// In: the native call depth at which a Call bails out to the interpreter instead (the
+  /// call depth limit, or a cap on native recursion): the first frame has depth 1.
+  uint64_t depth_room;
+  /// In: passed back to `record`.
+  void* core;
+  /// In: called for each native frame at a bail-out; must not throw.
+  void (*record)(void* core, const FnRecord* record);
+  /// Out (kFnReturned): the returned value, if has_result.
+  AbiValue result;
+  /// Out (kFnReturned): 1 after ReturnValue, 0 after Return.
+  uint32_t has_result;
+  uint32_t pad;
+};
 
 /// Flags of a UnitRequest.
 enum UnitFlags : uint32_t {
@@ -134,8 +194,9 @@ struct UnitRequest {
   uint32_t result_is_float;   ///< kUnitLinear: the result type the core's validation found
   uint32_t num_slots;         ///< highest slot referenced + 1 (0: no slot ops)
   const char* name;           ///< unique symbol name for the function (e.g. fusevm_lin_<hash>)
-  // kUnitVm only (zero otherwise). Jump targets in `ops` are absolute chunk ips, and `ops`
-  // is the whole chunk, so targets outside the range are exits, not errors.
+  // kUnitVm and kUnitFn only (zero otherwise; kUnitFn ignores the range and slot_tags).
+  // Jump targets in `ops` are absolute chunk ips, and `ops` is the whole chunk, so
+  // targets outside the range are exits, not errors.
   uint32_t vm_tier;           ///< VmTier
   uint32_t entry_depth;       ///< values on the stack at entry (see VmUnitFrame::stack)
   uint64_t range_begin;       ///< first op of the unit
@@ -153,7 +214,8 @@ struct UnitResult {
   char reason[256];           ///< why it failed (NUL-terminated), empty on success
   char* dump;                 ///< requested dumps (malloc'd, NUL-terminated) or null;
                               ///< the core releases it with PluginApi::free_text
-  uint32_t max_exit_stack;    ///< kUnitVm: most values any exit stores into VmUnitFrame::stack
+  uint32_t max_exit_stack;    ///< kUnitVm: most values any exit stores into VmUnitFrame::stack;
+                              ///< kUnitFn: the function's deepest operand stack
   char* object;               ///< kWantObject: the object file (malloc'd) or null;
                               ///< the core releases it with PluginApi::free_text
   uint64_t object_size;       ///< bytes in `object`

@@ -21,6 +21,8 @@ bool build_block(llvm::Module& module, const jit_abi::UnitRequest& request, std:
 
 /// kUnitVm: `i32 name(ptr frame)` over [range_begin, range_end), kind-exact (vm_kinds.hpp),
 /// leaving through VmUnitFrame. `max_exit_stack` gets the most values any exit stores.
+/// kUnitFn: `i32 name(ptr FnFrame)` and one internal function per (sub, argument kinds)
+/// the sub calls, directly or not; `max_exit_stack` gets the sub's deepest stack.
 /// False, with `reason`, only for a malformed request.
 bool build_vm(llvm::Module& module, const jit_abi::UnitRequest& request, uint32_t& max_exit_stack,
               std::string& reason);

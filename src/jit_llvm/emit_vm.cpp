@@ -32,6 +32,22 @@ static_assert(offsetof(VmUnitFrame, slots) == 0 && offsetof(VmUnitFrame, stack) 
               "emit_vm.cpp addresses VmUnitFrame's fields by these offsets");
 static_assert(offsetof(jit_abi::AbiValue, bits) == 0 && offsetof(jit_abi::AbiValue, tag) == 8 &&
               sizeof(jit_abi::AbiValue) == 16);
+using jit_abi::FnFrame;
+using jit_abi::FnRecord;
+static_assert(offsetof(FnFrame, args) == 0 && offsetof(FnFrame, poll) == 8 && offsetof(FnFrame, base) == 16 &&
+                  offsetof(FnFrame, max_stack) == 24 && offsetof(FnFrame, depth_room) == 32 &&
+                  offsetof(FnFrame, core) == 40 && offsetof(FnFrame, record) == 48 &&
+                  offsetof(FnFrame, result) == 56 && offsetof(FnFrame, has_result) == 72,
+              "emit_vm.cpp addresses FnFrame's fields by these offsets");
+static_assert(offsetof(FnRecord, ip) == 0 && offsetof(FnRecord, reason) == 8 && offsetof(FnRecord, num_slots) == 12 &&
+                  offsetof(FnRecord, slots) == 16 && offsetof(FnRecord, stack) == 24 &&
+                  offsetof(FnRecord, depth) == 32 && sizeof(FnRecord) == 40,
+              "emit_vm.cpp fills FnRecord by these offsets");
+
+// Leading parameters of a compiled function's version: FnFrame*, the interpreter stack
+// height below its frame's region, its call depth (1 = called by the interpreter); the
+// arguments' payloads follow.
+constexpr unsigned kFnFixedParams = 3;
 
 /// One value of the unit: `v` is null for Undef, i1 for Bool, i64 for Int, double for Float.
 struct Val {
@@ -56,7 +72,9 @@ KindState kinds_of(const ValState& s) {
 
 class VmBuilder {
  public:
-  VmBuilder(llvm::Module& m, const jit_abi::UnitRequest& req, const VmPlan& plan, std::string& reason)
+  /// `fns` and `versions` (the declared function of each FnPlan version) for a kUnitFn.
+  VmBuilder(llvm::Module& m, const jit_abi::UnitRequest& req, const VmPlan& plan, std::string& reason,
+            const FnPlan* fns = nullptr, const std::vector<llvm::Function*>* versions = nullptr)
       : req_(req),
         plan_(plan),
         reason_(reason),
@@ -68,7 +86,9 @@ class VmBuilder {
         i32_(b_.getInt32Ty()),
         i64_(b_.getInt64Ty()),
         f64_(b_.getDoubleTy()),
-        ptr_(llvm::PointerType::get(ctx_, 0)) {}
+        ptr_(llvm::PointerType::get(ctx_, 0)),
+        fns_(fns),
+        versions_(versions) {}
 
   bool build(uint32_t& max_exit_stack) {
     f_ = create_unit_function(module_, req_.name, i32_, {ptr_});
@@ -87,12 +107,38 @@ class VmBuilder {
     for (size_t k = 0; k < plan_.entry.stack.size(); ++k) {
       start.stack.push_back(load_value(stack_, k, plan_.entry.stack[k]));
     }
-    b_.CreateBr(edge_to(req_.entry_ip, req_.entry_ip, start));  // entering polls nothing
-    for (uint64_t ip = plan_.begin; ip < plan_.end; ++ip) {
-      if (plan_.is_leader(ip) && !emit_block(ip)) return false;
-    }
+    b_.CreateBr(edge_to(req_.entry_ip, false, start));  // entering polls nothing
+    if (!emit_blocks()) return false;
     max_exit_stack = max_exit_stack_;
     return true;
+  }
+
+  /// The body of FnPlan version plan.version, into its declared function.
+  bool build_version() {
+    f_ = (*versions_)[static_cast<size_t>(plan_.version)];
+    const FnVersion& self = fns_->versions[static_cast<size_t>(plan_.version)];
+    llvm::BasicBlock* entry = llvm::BasicBlock::Create(ctx_, "entry", f_);
+    make_leader_blocks();
+    b_.SetInsertPoint(entry);
+    fn_frame_ = f_->getArg(0);
+    fn_base_ = f_->getArg(1);
+    fn_depth_ = f_->getArg(2);
+    poll_ = b_.CreateLoad(ptr_, field(fn_frame_, offsetof(FnFrame, poll)), "poll");
+    max_stack_ = b_.CreateLoad(i64_, field(fn_frame_, offsetof(FnFrame, max_stack)), "max_stack");
+    depth_room_ = b_.CreateLoad(i64_, field(fn_frame_, offsetof(FnFrame, depth_room)), "depth_room");
+    // Bail-outs store the frame here (allocas in the entry block are static).
+    bail_slot_count_ = plan_.named_slots.empty() ? 0 : plan_.named_slots.back() + 1u;
+    llvm::Type* value_ty = llvm::ArrayType::get(i8_, sizeof(jit_abi::AbiValue));
+    bail_slots_ = b_.CreateAlloca(value_ty, b_.getInt32(std::max(bail_slot_count_, 1u)), "bail.slots");
+    bail_stack_ = b_.CreateAlloca(value_ty, b_.getInt32(std::max(plan_.max_depth, 1u)), "bail.stack");
+    bail_record_ = b_.CreateAlloca(llvm::ArrayType::get(i8_, sizeof(FnRecord)), nullptr, "bail.record");
+    ValState start;
+    for (size_t k = 0; k < plan_.named_slots.size(); ++k) start.slots.push_back({nullptr, Kind::Undef});
+    for (size_t k = 0; k < self.args.size(); ++k) {
+      start.stack.push_back(from_payload(f_->getArg(kFnFixedParams + static_cast<unsigned>(k)), self.args[k]));
+    }
+    b_.CreateBr(edge_to(self.entry, false, start));
+    return emit_blocks();
   }
 
  private:
@@ -114,6 +160,16 @@ class VmBuilder {
   llvm::Value* tag_addr(llvm::IRBuilder<>& b, llvm::Value* array, uint64_t index) {
     return b.CreateConstInBoundsGEP1_64(i8_, array,
                                         index * sizeof(jit_abi::AbiValue) + offsetof(jit_abi::AbiValue, tag));
+  }
+
+  // A value of kind `k` from its 8 payload bytes as an i64.
+  Val from_payload(llvm::Value* bits, Kind k) {
+    switch (k) {
+      case Kind::Undef: return {nullptr, k};
+      case Kind::Bool: return {b_.CreateICmpNE(bits, b_.getInt64(0)), k};
+      case Kind::Int: return {bits, k};
+      default: return {b_.CreateBitCast(bits, f64_), k};
+    }
   }
 
   Val load_value(llvm::Value* array, uint64_t index, Kind k) {
@@ -178,41 +234,50 @@ class VmBuilder {
   llvm::MDNode* unlikely() { return llvm::MDBuilder(ctx_).createUnlikelyBranchWeights(); }
 
   // The block that control moving from the current block to `target` with `s` branches
-  // to. `next_ip` is the ip after the jumping op: a target below it closes a loop, and such
-  // a backedge polls. Kinds that differ from the target's, and targets outside the range,
-  // leave the unit (kExitLeft, the interpreter continues at the target).
-  llvm::BasicBlock* edge_to(uint64_t target, uint64_t next_ip, const ValState& s) {
-    if (!plan_.accepts(target, kinds_of(s))) {
-      return make_exit(jit_abi::kExitLeft, target, s);
+  // to. A `taken` jump (forward or backward) polls, as the interpreter does at every taken
+  // jump, so a pending interrupt stops native code at the same op; falling through does
+  // not. Kinds that differ from the target's, and targets outside the range, leave the
+  // unit (kExitLeft, the interpreter continues at the target).
+  llvm::BasicBlock* edge_to(uint64_t target, bool taken, const ValState& s) {
+    Leader* to = plan_.accepts(target, kinds_of(s)) ? &leader(target) : nullptr;
+    llvm::BasicBlock* dest = to != nullptr ? to->block : make_exit(jit_abi::kExitLeft, target, s);
+    if (!taken) {
+      if (to != nullptr) add_incoming(to->phis, s, b_.GetInsertBlock());
+      return dest;
     }
-    Leader& to = leader(target);
-    const bool backedge = target < next_ip;
-    if (!backedge) {
-      add_incoming(to.phis, s, b_.GetInsertBlock());
-      return to.block;
-    }
-    // A plain load could be hoisted out of the loop (nothing in it writes memory) and
-    // the loop would never see the flag: the atomic load stays in every iteration.
     llvm::BasicBlock* poll = llvm::BasicBlock::Create(ctx_, "poll", f_, b_.GetInsertBlock()->getNextNode());
     llvm::IRBuilder<> pb(poll);
-    llvm::LoadInst* flag = pb.CreateLoad(i8_, poll_, "poll.flag");
-    flag->setAtomic(llvm::AtomicOrdering::Monotonic);
-    flag->setAlignment(llvm::Align(1));
-    pb.CreateCondBr(pb.CreateICmpNE(flag, pb.getInt8(0)), make_exit(jit_abi::kExitPoll, target, s),
-                    to.block, unlikely());
-    add_incoming(to.phis, s, poll);
+    pb.CreateCondBr(poll_pending(pb), make_exit(jit_abi::kExitPoll, target, s), dest, unlikely());
+    if (to != nullptr) add_incoming(to->phis, s, poll);
     return poll;
   }
 
-  // A block at the end of the function that stores `s` into the frame and returns `why`.
+  // True (i1) when the VM's poll flag is set. A plain load could be hoisted out of a loop
+  // (nothing in it writes memory) and the loop would never see the flag: the atomic load
+  // stays in every iteration.
+  llvm::Value* poll_pending(llvm::IRBuilder<>& b) {
+    llvm::LoadInst* flag = b.CreateLoad(i8_, poll_, "poll.flag");
+    flag->setAtomic(llvm::AtomicOrdering::Monotonic);
+    flag->setAlignment(llvm::Align(1));
+    return b.CreateICmpNE(flag, b.getInt8(0));
+  }
+
+  void store_value(llvm::IRBuilder<>& b, llvm::Value* array, uint64_t index, const Val& v) {
+    b.CreateStore(payload(b, v), payload_addr(b, array, index));
+    b.CreateStore(b.getInt8(static_cast<uint8_t>(v.k)), tag_addr(b, array, index));
+  }
+
+  // A block at the end of the function that stores `s` into the frame and returns `why`
+  // (in a compiled function: records the frame and returns kFnBailed).
   llvm::BasicBlock* make_exit(jit_abi::VmExit why, uint64_t resume_ip, const ValState& s) {
-    static constexpr const char* kNames[] = {"exit.left", "exit.deopt", "exit.poll"};
+    static constexpr const char* kNames[] = {"exit.left", "exit.deopt", "exit.poll", "exit.callee"};
     llvm::BasicBlock* block = llvm::BasicBlock::Create(ctx_, kNames[why], f_);
     llvm::IRBuilder<> b(block);
-    auto store = [&](llvm::Value* array, uint64_t index, const Val& v) {
-      b.CreateStore(payload(b, v), payload_addr(b, array, index));
-      b.CreateStore(b.getInt8(static_cast<uint8_t>(v.k)), tag_addr(b, array, index));
-    };
+    if (fns_ != nullptr) {
+      record_bail(b, why, resume_ip, s);
+      return block;
+    }
+    auto store = [&](llvm::Value* array, uint64_t index, const Val& v) { store_value(b, array, index, v); };
     for (size_t k = 0; k < s.slots.size(); ++k) store(slots_, plan_.named_slots[k], s.slots[k]);
     for (size_t k = 0; k < s.stack.size(); ++k) store(stack_, k, s.stack[k]);
     llvm::Value* frame = f_->getArg(0);
@@ -224,6 +289,68 @@ class VmBuilder {
     b.CreateRet(b.getInt32(why));
     if (s.stack.size() > max_exit_stack_) max_exit_stack_ = static_cast<uint32_t>(s.stack.size());
     return block;
+  }
+
+  // A compiled function's bail-out: hands this frame (slots, stack, where it stands) to
+  // the core's record callback and returns kFnBailed. Callers up the native stack do the
+  // same for their frames as the status reaches them, so records arrive innermost first.
+  void record_bail(llvm::IRBuilder<>& b, jit_abi::VmExit why, uint64_t ip, const ValState& s) {
+    if (bail_slot_count_ != 0) {  // slots the function never names are Undef (all zero)
+      b.CreateMemSet(bail_slots_, b.getInt8(0), bail_slot_count_ * sizeof(jit_abi::AbiValue), llvm::MaybeAlign(8));
+    }
+    for (size_t k = 0; k < s.slots.size(); ++k) store_value(b, bail_slots_, plan_.named_slots[k], s.slots[k]);
+    for (size_t k = 0; k < s.stack.size(); ++k) store_value(b, bail_stack_, k, s.stack[k]);
+    auto at = [&](size_t offset) { return b.CreateConstInBoundsGEP1_64(i8_, bail_record_, offset); };
+    b.CreateStore(b.getInt64(ip), at(offsetof(FnRecord, ip)));
+    b.CreateStore(b.getInt32(why), at(offsetof(FnRecord, reason)));
+    b.CreateStore(b.getInt32(bail_slot_count_), at(offsetof(FnRecord, num_slots)));
+    b.CreateStore(bail_slots_, at(offsetof(FnRecord, slots)));
+    b.CreateStore(bail_stack_, at(offsetof(FnRecord, stack)));
+    b.CreateStore(b.getInt32(static_cast<uint32_t>(s.stack.size())), at(offsetof(FnRecord, depth)));
+    llvm::Value* core = b.CreateLoad(ptr_, b.CreateConstInBoundsGEP1_64(i8_, fn_frame_, offsetof(FnFrame, core)));
+    llvm::Value* record =
+        b.CreateLoad(ptr_, b.CreateConstInBoundsGEP1_64(i8_, fn_frame_, offsetof(FnFrame, record)));
+    llvm::FunctionType* record_ty = llvm::FunctionType::get(b.getVoidTy(), {ptr_, ptr_}, false);
+    b.CreateCall(record_ty, record, {core, bail_record_});
+    b.CreateRet(fn_result(b, b.getInt64(0), jit_abi::kFnBailed));
+  }
+
+  llvm::StructType* fn_result_type() { return llvm::StructType::get(ctx_, {i64_, i32_}); }
+
+  llvm::Value* fn_result(llvm::IRBuilder<>& b, llvm::Value* bits, uint32_t status) {
+    llvm::Value* r = llvm::UndefValue::get(fn_result_type());
+    r = b.CreateInsertValue(r, bits, 0);
+    return b.CreateInsertValue(r, b.getInt32(status), 1);
+  }
+
+  // A native Call of version `step.callee` at op `ip`. The interpreter polls at a Call and
+  // then checks the call depth; an interrupt pending, a call at the depth limit (or the
+  // cap on native recursion) or a callee whose deepest stack would pass max_stack bails
+  // out before the Call, and the interpreter runs it. A callee that bailed out leaves this
+  // frame's record (without the arguments) and passes the status on.
+  void emit_call(uint64_t ip, const KindStep& step, ValState& s) {
+    const FnVersion& callee = fns_->versions[static_cast<size_t>(step.callee)];
+    const size_t argc = callee.args.size();
+    const size_t depth = s.stack.size();
+    llvm::Value* callee_base = b_.CreateAdd(fn_base_, b_.getInt64(depth - argc), "callee.base");
+    llvm::Value* deep = b_.CreateICmpUGE(fn_depth_, depth_room_);
+    llvm::Value* full =
+        b_.CreateICmpUGT(b_.CreateAdd(callee_base, b_.getInt64(callee.plan.max_depth)), max_stack_);
+    llvm::Value* refuse = b_.CreateOr(b_.CreateOr(poll_pending(b_), deep), full);
+    llvm::BasicBlock* go = llvm::BasicBlock::Create(ctx_, "call", f_, b_.GetInsertBlock()->getNextNode());
+    b_.CreateCondBr(refuse, make_exit(jit_abi::kExitLeft, ip, s), go, unlikely());
+    b_.SetInsertPoint(go);
+    std::vector<llvm::Value*> args{fn_frame_, callee_base, b_.CreateAdd(fn_depth_, b_.getInt64(1))};
+    for (size_t k = depth - argc; k < depth; ++k) args.push_back(payload(b_, s.stack[k]));
+    llvm::Function* target = (*versions_)[static_cast<size_t>(step.callee)];
+    llvm::CallInst* call = b_.CreateCall(target, args);
+    call->setCallingConv(target->getCallingConv());
+    s.stack.resize(depth - argc);
+    llvm::BasicBlock* back = llvm::BasicBlock::Create(ctx_, "returned", f_, go->getNextNode());
+    llvm::Value* bailed = b_.CreateICmpNE(b_.CreateExtractValue(call, 1), b_.getInt32(jit_abi::kFnReturned));
+    b_.CreateCondBr(bailed, make_exit(jit_abi::kExitCallee, ip, s), back, unlikely());
+    b_.SetInsertPoint(back);
+    if (callee.returns == Returns::Value) s.stack.push_back(from_payload(b_.CreateExtractValue(call, 0), callee.result));
   }
 
   // Leaves through kExitDeopt at op `ip` with `s` (the state before the op) when `cond`
@@ -543,6 +670,13 @@ class VmBuilder {
     }
   }
 
+  bool emit_blocks() {
+    for (uint64_t ip = plan_.begin; ip < plan_.end; ++ip) {
+      if (plan_.is_leader(ip) && !emit_block(ip)) return false;
+    }
+    return true;
+  }
+
   // One basic block from leader `start`: ops until a branch, an exit or the next block start.
   bool emit_block(uint64_t start) {
     Leader& l = leader(start);
@@ -555,7 +689,17 @@ class VmBuilder {
         b_.CreateBr(make_exit(step.exit_reason, ip, s));
         return true;
       }
-      llvm::Value* taken = emit_op(ip, s);
+      if (step.returns) {
+        const bool with_value = static_cast<OpCode>(req_.ops[ip].code) == OpCode::ReturnValue;
+        b_.CreateRet(fn_result(b_, with_value ? payload(b_, s.stack.back()) : b_.getInt64(0), jit_abi::kFnReturned));
+        return true;
+      }
+      llvm::Value* taken = nullptr;
+      if (step.callee >= 0) {
+        emit_call(ip, step, s);
+      } else {
+        taken = emit_op(ip, s);
+      }
       if (kinds_of(s) != kinds) {
         reason_ = format("internal error: the emitted kinds after %s at op %llu disagree with the inference",
                          op_label(req_.ops[ip].code).c_str(), static_cast<unsigned long long>(ip));
@@ -563,18 +707,18 @@ class VmBuilder {
       }
       if (step.jumps && step.falls_through) {
         // Edge blocks are made before the branch: their phi inputs come from this block.
-        llvm::BasicBlock* to = edge_to(step.target, ip + 1, s);
-        llvm::BasicBlock* next = edge_to(ip + 1, ip + 1, s);
+        llvm::BasicBlock* to = edge_to(step.target, true, s);
+        llvm::BasicBlock* next = edge_to(ip + 1, false, s);
         b_.CreateCondBr(taken, to, next);
         return true;
       }
       if (step.jumps) {
-        b_.CreateBr(edge_to(step.target, ip + 1, s));
+        b_.CreateBr(edge_to(step.target, true, s));
         return true;
       }
       const uint64_t next = ip + 1;
       if (!plan_.in_range(next) || plan_.starts_block(next)) {
-        b_.CreateBr(edge_to(next, next, s));
+        b_.CreateBr(edge_to(next, false, s));
         return true;
       }
       ip = next;
@@ -596,7 +740,19 @@ class VmBuilder {
   llvm::Function* f_ = nullptr;
   llvm::Value* slots_ = nullptr;  // VmUnitFrame::slots, loaded at entry
   llvm::Value* stack_ = nullptr;  // VmUnitFrame::stack
-  llvm::Value* poll_ = nullptr;   // VmUnitFrame::poll
+  llvm::Value* poll_ = nullptr;   // VmUnitFrame::poll or FnFrame::poll
+  // Compiled functions only.
+  const FnPlan* fns_ = nullptr;
+  const std::vector<llvm::Function*>* versions_ = nullptr;
+  llvm::Value* fn_frame_ = nullptr;    // FnFrame*
+  llvm::Value* fn_base_ = nullptr;     // stack height below this frame's region
+  llvm::Value* fn_depth_ = nullptr;    // this frame's call depth
+  llvm::Value* max_stack_ = nullptr;   // FnFrame::max_stack
+  llvm::Value* depth_room_ = nullptr;  // FnFrame::depth_room
+  llvm::Value* bail_slots_ = nullptr;  // entry-block allocas a bail-out fills
+  llvm::Value* bail_stack_ = nullptr;
+  llvm::Value* bail_record_ = nullptr;
+  uint32_t bail_slot_count_ = 0;
   std::vector<Leader> leaders_;
   std::vector<int32_t> leader_of_;  // per op of the range: index into leaders_, or -1
   uint32_t max_exit_stack_ = 0;
@@ -604,7 +760,56 @@ class VmBuilder {
 
 }  // namespace
 
+// kUnitFn: one internal fastcc function per version, `{i64 payload, i32 FnExit}
+// (FnFrame*, i64 base, i64 depth, i64 payload...)`, and the exported entry that unpacks
+// the FnFrame for version 0.
+bool build_fn(llvm::Module& m, const jit_abi::UnitRequest& req, uint32_t& max_depth, std::string& reason) {
+  FnPlan fns;
+  if (!plan_fn_unit(req, fns, reason)) return false;
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::IRBuilder<> b(ctx);
+  llvm::Type* i64 = b.getInt64Ty();
+  llvm::PointerType* ptr = llvm::PointerType::get(ctx, 0);
+  llvm::StructType* result_ty = llvm::StructType::get(ctx, {i64, b.getInt32Ty()});
+  std::vector<llvm::Function*> versions;
+  for (size_t i = 0; i < fns.versions.size(); ++i) {
+    std::vector<llvm::Type*> params{ptr, i64, i64};
+    params.insert(params.end(), fns.versions[i].args.size(), i64);
+    llvm::Function* f = llvm::Function::Create(llvm::FunctionType::get(result_ty, params, false),
+                                               llvm::GlobalValue::InternalLinkage,
+                                               std::string(req.name) + ".v" + std::to_string(i), m);
+    f->setCallingConv(llvm::CallingConv::Fast);
+    f->setDoesNotThrow();
+    versions.push_back(f);
+  }
+  for (size_t i = 0; i < fns.versions.size(); ++i) {
+    if (!VmBuilder(m, req, fns.versions[i].plan, reason, &fns, &versions).build_version()) return false;
+  }
+  // uint32_t name(FnFrame* frame)
+  llvm::Function* entry = create_unit_function(m, req.name, b.getInt32Ty(), {ptr});
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry));
+  llvm::Value* frame = entry->getArg(0);
+  auto at = [&](size_t offset) { return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), frame, offset); };
+  llvm::Value* args = b.CreateLoad(ptr, at(offsetof(FnFrame, args)), "args");
+  std::vector<llvm::Value*> call_args{frame, b.CreateLoad(i64, at(offsetof(FnFrame, base))), b.getInt64(1)};
+  const FnVersion& first = fns.versions[0];
+  for (size_t k = 0; k < first.args.size(); ++k) {
+    call_args.push_back(b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), args, k * sizeof(jit_abi::AbiValue))));
+  }
+  llvm::CallInst* call = b.CreateCall(versions[0], call_args);
+  call->setCallingConv(llvm::CallingConv::Fast);
+  const bool has_result = first.returns == Returns::Value;
+  b.CreateStore(b.CreateExtractValue(call, 0), at(offsetof(FnFrame, result) + offsetof(jit_abi::AbiValue, bits)));
+  b.CreateStore(b.getInt8(static_cast<uint8_t>(first.result)),
+                at(offsetof(FnFrame, result) + offsetof(jit_abi::AbiValue, tag)));
+  b.CreateStore(b.getInt32(has_result ? 1 : 0), at(offsetof(FnFrame, has_result)));
+  b.CreateRet(b.CreateExtractValue(call, 1));
+  max_depth = first.plan.max_depth;
+  return true;
+}
+
 bool build_vm(llvm::Module& m, const jit_abi::UnitRequest& req, uint32_t& max_exit_stack, std::string& reason) {
+  if (req.kind == jit_abi::kUnitFn) return build_fn(m, req, max_exit_stack, reason);
   VmPlan plan;
   if (!plan_vm_unit(req, plan, reason)) return false;
   return VmBuilder(m, req, plan, reason).build(max_exit_stack);

@@ -190,7 +190,7 @@ class LlvmEngine final : public Engine {
     } else if (req.num_consts != 0 && req.consts == nullptr) {
       reason = "the unit's constants are missing";
     } else if (req.kind != jit_abi::kUnitLinear && req.kind != jit_abi::kUnitBlock &&
-               req.kind != jit_abi::kUnitVm) {
+               req.kind != jit_abi::kUnitVm && req.kind != jit_abi::kUnitFn) {
       reason = "unknown unit kind " + std::to_string(req.kind);
     } else {
       return true;
@@ -227,8 +227,8 @@ class LlvmEngine final : public Engine {
     }
     // A VM unit of the block tier is optimised as the block tier is; of the linear tier,
     // not at all (the VM compiles those on first run, where compile time is what counts).
-    const bool block = req.kind == jit_abi::kUnitBlock ||
-                       (req.kind == jit_abi::kUnitVm && req.vm_tier == jit_abi::kVmTierBlock);
+    const bool vm = req.kind == jit_abi::kUnitVm || req.kind == jit_abi::kUnitFn;
+    const bool block = req.kind == jit_abi::kUnitBlock || (vm && req.vm_tier == jit_abi::kVmTierBlock);
     llvm::TargetMachine& tm = block ? *tm_block_ : *tm_linear_;
 
     // Each unit gets its own context and module, dropped as soon as its object exists:
@@ -238,7 +238,7 @@ class LlvmEngine final : public Engine {
     module->setDataLayout(tm.createDataLayout());
     module->setTargetTriple(tm.getTargetTriple().str());
     uint32_t max_exit_stack = 0;
-    const bool built = req.kind == jit_abi::kUnitVm ? build_vm(*module, req, max_exit_stack, reason)
+    const bool built = vm ? build_vm(*module, req, max_exit_stack, reason)
                        : req.kind == jit_abi::kUnitBlock ? build_block(*module, req, reason)
                                                          : build_linear(*module, req, reason);
     if (!built) return false;

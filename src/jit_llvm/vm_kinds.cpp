@@ -1,6 +1,7 @@
 // Kind inference of a kUnitVm: a small abstract interpreter over the unit's CFG.
 #include "jit_llvm/vm_kinds.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <queue>
 
@@ -19,6 +20,11 @@ constexpr uint32_t kMaxEntryDepth = 1024;
 constexpr size_t kMaxStackDepth = 2048;
 // Slot operands are 16-bit.
 constexpr uint32_t kMaxSlots = 65536;
+// Versions (sub x argument kinds) one compiled function brings along; a Call needing
+// another one is left to the interpreter.
+constexpr size_t kMaxFnVersions = 8;
+// Each planning pass that changes something adds a version or fixes a return.
+constexpr int kMaxFnPasses = 2 * static_cast<int>(kMaxFnVersions) + 2;
 
 // The slots an op names when the unit runs it natively (ops that exit name none).
 int slot_operands(OpCode c) {
@@ -47,6 +53,9 @@ bool is_jump(OpCode c) {
       return false;
   }
 }
+
+bool plan_range(const jit_abi::UnitRequest& req, uint64_t begin, uint64_t end, uint64_t entry_ip,
+                bool new_frame, const std::vector<Kind>& entry_stack, VmPlan& plan, std::string& reason);
 
 // Add/Sub/Mul/Mod: Int x Int stays Int, any other pair goes through Float.
 Kind arith_kind(Kind a, Kind b) { return a == Kind::Int && b == Kind::Int ? Kind::Int : Kind::Float; }
@@ -225,31 +234,65 @@ KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_
     case OpCode::AddAssignSlotVoid:
       slot(op.small[0]) = Kind::Int;
       break;
+    case OpCode::Call: {
+      // Natively only inside a compiled function, to a version with a known return.
+      const uint32_t argc = op.small[1];
+      if (plan.fns == nullptr || underflows(argc) || op.wide >= req.num_ops) return exit_here(jit_abi::kExitLeft);
+      const std::vector<Kind> args(stack.end() - argc, stack.end());
+      const int32_t v = plan.fns->find_or_add(op.wide, args);
+      if (v < 0) return exit_here(jit_abi::kExitLeft);
+      const FnVersion& callee = plan.fns->versions[static_cast<size_t>(v)];
+      if (callee.returns == Returns::Unknown) return exit_here(jit_abi::kExitLeft);
+      stack.resize(depth - argc);
+      if (callee.returns == Returns::Value) stack.push_back(callee.result);
+      r.callee = v;
+      break;
+    }
+    case OpCode::Return: case OpCode::ReturnValue: {
+      const bool with_value = static_cast<OpCode>(op.code) == OpCode::ReturnValue;
+      if (plan.fns == nullptr || (with_value && underflows(1))) return exit_here(jit_abi::kExitLeft);
+      FnVersion& self = plan.fns->versions[static_cast<size_t>(plan.version)];
+      const Returns form = with_value ? Returns::Value : Returns::Nothing;
+      if (self.returns == Returns::Unknown && !plan.fns->frozen) {
+        self.returns = form;
+        if (with_value) self.result = stack.back();
+        plan.fns->changed = true;
+      }
+      // The other form, or another kind: the interpreter returns (and goes on in the caller).
+      if (self.returns != form || (with_value && self.result != stack.back())) {
+        return exit_here(jit_abi::kExitLeft);
+      }
+      r.falls_through = false;
+      r.returns = true;
+      break;
+    }
     default:
-      // Strings, globals, collections, calls, frames, I/O, shell ops and the fused loops
-      // that build strings or arrays: the interpreter runs them.
+      // Strings, globals, collections, frames, I/O, shell ops and the fused loops that
+      // build strings or arrays: the interpreter runs them.
       return exit_here(jit_abi::kExitLeft);
   }
   return r;
 }
 
-bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& reason) {
+int32_t FnPlan::find_or_add(uint64_t entry, const std::vector<Kind>& args) {
+  for (size_t k = 0; k < versions.size(); ++k) {
+    if (versions[k].entry == entry && versions[k].args == args) return static_cast<int32_t>(k);
+  }
+  if (frozen || versions.size() >= kMaxFnVersions) return -1;
+  FnVersion v;
+  v.entry = entry;
+  v.args = args;
+  versions.push_back(std::move(v));
+  changed = true;
+  return static_cast<int32_t>(versions.size() - 1);
+}
+
+namespace {
+
+// The checks a kUnitVm and a kUnitFn request share; `entry_stack` gets the entry kinds.
+bool check_entry(const jit_abi::UnitRequest& req, std::vector<Kind>& entry_stack, std::string& reason) {
   if (req.vm_tier != jit_abi::kVmTierLinear && req.vm_tier != jit_abi::kVmTierBlock) {
     reason = format("unknown vm_tier %u (1 linear, 2 block)", req.vm_tier);
-    return false;
-  }
-  if (req.range_begin >= req.range_end || req.range_end > req.num_ops) {
-    reason = format("the range [%llu, %llu) is not a non-empty part of the %llu ops",
-                    static_cast<unsigned long long>(req.range_begin),
-                    static_cast<unsigned long long>(req.range_end),
-                    static_cast<unsigned long long>(req.num_ops));
-    return false;
-  }
-  if (req.entry_ip < req.range_begin || req.entry_ip >= req.range_end) {
-    reason = format("entry_ip %llu is outside the range [%llu, %llu)",
-                    static_cast<unsigned long long>(req.entry_ip),
-                    static_cast<unsigned long long>(req.range_begin),
-                    static_cast<unsigned long long>(req.range_end));
     return false;
   }
   if (req.entry_depth > kMaxEntryDepth) {
@@ -265,8 +308,49 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
     reason = format("num_slots %u exceeds %u (slot operands are 16-bit)", req.num_slots, kMaxSlots);
     return false;
   }
-  plan.begin = req.range_begin;
-  plan.end = req.range_end;
+  entry_stack.clear();
+  for (uint32_t k = 0; k < req.entry_depth; ++k) {
+    const uint8_t tag = req.entry_stack_tags[k];
+    if (!is_scalar_tag(tag)) {
+      reason = format("entry stack value %u has tag %u, not a scalar kind", k, static_cast<unsigned>(tag));
+      return false;
+    }
+    entry_stack.push_back(static_cast<Kind>(tag));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& reason) {
+  std::vector<Kind> entry_stack;
+  if (!check_entry(req, entry_stack, reason)) return false;
+  if (req.range_begin >= req.range_end || req.range_end > req.num_ops) {
+    reason = format("the range [%llu, %llu) is not a non-empty part of the %llu ops",
+                    static_cast<unsigned long long>(req.range_begin),
+                    static_cast<unsigned long long>(req.range_end),
+                    static_cast<unsigned long long>(req.num_ops));
+    return false;
+  }
+  if (req.entry_ip < req.range_begin || req.entry_ip >= req.range_end) {
+    reason = format("entry_ip %llu is outside the range [%llu, %llu)",
+                    static_cast<unsigned long long>(req.entry_ip),
+                    static_cast<unsigned long long>(req.range_begin),
+                    static_cast<unsigned long long>(req.range_end));
+    return false;
+  }
+  return plan_range(req, req.range_begin, req.range_end, req.entry_ip, false, entry_stack, plan, reason);
+}
+
+namespace {
+
+// Plans [begin, end) from entry_ip with the given entry stack; every named slot enters
+// with its tag in the request's slot_tags, or Undef on a `new_frame` (a compiled function).
+bool plan_range(const jit_abi::UnitRequest& req, uint64_t begin, uint64_t end, uint64_t entry_ip,
+                bool new_frame, const std::vector<Kind>& entry_stack, VmPlan& plan, std::string& reason) {
+  plan.begin = begin;
+  plan.end = end;
+  plan.max_depth = static_cast<uint32_t>(entry_stack.size());
 
   // Slots named by any op of the range, reachable or not: num_slots and slot_tags describe
   // the range as a whole.
@@ -290,11 +374,11 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
   plan.slot_pos.assign(req.num_slots, -1);
   for (uint32_t s = 0; s < req.num_slots; ++s) {
     if (named[s] == 0) continue;
-    if (req.slot_tags == nullptr) {
+    if (!new_frame && req.slot_tags == nullptr) {
       reason = "the unit names slots but slot_tags is missing";
       return false;
     }
-    const uint8_t tag = req.slot_tags[s];
+    const uint8_t tag = new_frame ? uint8_t{jit_abi::kTagUndef} : req.slot_tags[s];
     if (!is_scalar_tag(tag)) {
       reason = tag == jit_abi::kTagUnused
                    ? format("slot %u is named by the unit but tagged unused", s)
@@ -306,19 +390,11 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
     plan.named_slots.push_back(static_cast<uint16_t>(s));
     plan.entry.slots.push_back(static_cast<Kind>(tag));
   }
-  plan.entry.stack.clear();
-  for (uint32_t k = 0; k < req.entry_depth; ++k) {
-    const uint8_t tag = req.entry_stack_tags[k];
-    if (!is_scalar_tag(tag)) {
-      reason = format("entry stack value %u has tag %u, not a scalar kind", k, static_cast<unsigned>(tag));
-      return false;
-    }
-    plan.entry.stack.push_back(static_cast<Kind>(tag));
-  }
+  plan.entry.stack = entry_stack;
 
   const size_t n = static_cast<size_t>(plan.end - plan.begin);
   plan.block_start.assign(n, 0);
-  plan.block_start[req.entry_ip - plan.begin] = 1;
+  plan.block_start[entry_ip - plan.begin] = 1;
   for (uint64_t ip = plan.begin; ip < plan.end; ++ip) {
     const jit_abi::AbiOp& op = req.ops[ip];
     if (op.code >= kNumOps || !is_jump(static_cast<OpCode>(op.code))) continue;
@@ -339,7 +415,7 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
       work.push(target);
     }
   };
-  arrive(req.entry_ip, plan.entry);
+  arrive(entry_ip, plan.entry);
   while (!work.empty()) {
     const uint64_t start = work.top();
     work.pop();
@@ -347,6 +423,7 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
     for (uint64_t ip = start;; ++ip) {
       const KindStep step = step_kinds(req, plan, ip, state);
       if (step.exits) break;
+      plan.max_depth = std::max(plan.max_depth, static_cast<uint32_t>(state.stack.size()));
       if (step.jumps) arrive(step.target, state);
       if (!step.falls_through) break;
       if (!plan.in_range(ip + 1) || plan.starts_block(ip + 1)) {
@@ -356,6 +433,68 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
     }
   }
   return true;
+}
+
+// The ops a sub's body may reach from `entry`: [lowest, highest + 1). A return op ends a
+// path; anything else may fall through or jump (ops the plan does not take exit there).
+void body_span(const jit_abi::UnitRequest& req, uint64_t entry, uint64_t& begin, uint64_t& end) {
+  std::vector<uint8_t> seen(req.num_ops, 0);
+  std::vector<uint64_t> work{entry};
+  seen[entry] = 1;
+  begin = end = entry;
+  while (!work.empty()) {
+    const uint64_t ip = work.back();
+    work.pop_back();
+    begin = std::min(begin, ip);
+    end = std::max(end, ip + 1);
+    const jit_abi::AbiOp& op = req.ops[ip];
+    const auto code = static_cast<OpCode>(op.code);
+    auto visit = [&](uint64_t next) {
+      if (next < req.num_ops && seen[next] == 0) {
+        seen[next] = 1;
+        work.push_back(next);
+      }
+    };
+    if (op.code < kNumOps && is_jump(code)) visit(op.wide);
+    if (code != OpCode::Jump && code != OpCode::Return && code != OpCode::ReturnValue) visit(ip + 1);
+  }
+}
+
+}  // namespace
+
+bool plan_fn_unit(const jit_abi::UnitRequest& req, FnPlan& fns, std::string& reason) {
+  std::vector<Kind> args;
+  if (!check_entry(req, args, reason)) return false;
+  if (req.entry_ip >= req.num_ops) {
+    reason = format("entry_ip %llu is outside the %llu ops", static_cast<unsigned long long>(req.entry_ip),
+                    static_cast<unsigned long long>(req.num_ops));
+    return false;
+  }
+  fns = FnPlan{};
+  fns.find_or_add(req.entry_ip, args);
+  // Every pass plans every version with the return facts known so far; a pass that adds
+  // nothing leaves plans that agree with the facts they used.
+  for (int pass = 0; pass < kMaxFnPasses; ++pass) {
+    fns.changed = false;
+    for (size_t i = 0; i < fns.versions.size(); ++i) {
+      uint64_t begin = 0;
+      uint64_t end = 0;
+      body_span(req, fns.versions[i].entry, begin, end);
+      VmPlan plan;
+      plan.fns = &fns;
+      plan.version = static_cast<int32_t>(i);
+      const uint64_t entry = fns.versions[i].entry;
+      const std::vector<Kind> entry_stack = fns.versions[i].args;  // a copy: versions may grow
+      if (!plan_range(req, begin, end, entry, true, entry_stack, plan, reason)) return false;
+      fns.versions[i].plan = std::move(plan);
+    }
+    if (!fns.changed) {
+      fns.frozen = true;
+      return true;
+    }
+  }
+  reason = "the compiled function's kinds did not settle";
+  return false;
 }
 
 }  // namespace fusevm::jit_llvm

@@ -38,7 +38,13 @@ struct KindStep {
   bool jumps = false;
   /// The jump's absolute target (possibly outside the range).
   uint64_t target = 0;
+  /// Call (compiled functions only): the FnPlan version it calls natively, else -1.
+  int32_t callee = -1;
+  /// Return/ReturnValue (compiled functions only): the function returns here natively.
+  bool returns = false;
 };
+
+struct FnPlan;
 
 /// The outcome of kind inference over [begin, end).
 struct VmPlan {
@@ -48,6 +54,12 @@ struct VmPlan {
   std::vector<uint16_t> named_slots;
   /// For each slot below num_slots: its index in named_slots, or -1.
   std::vector<int32_t> slot_pos;
+  /// Compiled functions only: the function table, and which version this plan is.
+  FnPlan* fns = nullptr;
+  int32_t version = -1;
+  /// The deepest the abstract stack gets on any path the plan follows (entry values
+  /// included).
+  uint32_t max_depth = 0;
   /// The kinds at entry_ip (UnitRequest::slot_tags and entry_stack_tags).
   KindState entry;
   /// Ops where paths may join, which start basic blocks: entry_ip, every in-range jump
@@ -75,6 +87,34 @@ struct VmPlan {
   /// Where slot `s` sits in KindState::slots (precondition: an op of the range names it).
   size_t pos(uint16_t s) const { return static_cast<size_t>(slot_pos[s]); }
 };
+
+/// How a compiled function's version returns: fixed by the first return op the planner
+/// reaches; a return op of the other form, or returning another kind, bails out instead.
+enum class Returns : uint8_t { Unknown, Nothing, Value };
+
+/// One version of a compiled function: a sub specialised for its argument kinds.
+struct FnVersion {
+  uint64_t entry = 0;      ///< the sub's first op
+  std::vector<Kind> args;  ///< argument kinds, bottom first
+  Returns returns = Returns::Unknown;
+  Kind result = Kind::Undef;  ///< the returned kind, with Returns::Value
+  VmPlan plan;
+};
+
+/// Every version a kUnitFn compiles: versions[0] is the requested sub; the others are
+/// the (sub, argument kinds) its Calls reach. Planned to a fixed point, since a Call's
+/// result kind is its callee's return kind.
+struct FnPlan {
+  std::vector<FnVersion> versions;
+  bool changed = false;  ///< a pass added a version or fixed a return
+  bool frozen = false;   ///< planning is over: nothing may change any more
+  /// The version for (entry, args), added unless frozen or full; -1 if none.
+  int32_t find_or_add(uint64_t entry, const std::vector<Kind>& args);
+};
+
+/// Validates a kUnitFn request and plans its versions. False, with `reason`, for a
+/// malformed request or kinds that do not settle.
+bool plan_fn_unit(const jit_abi::UnitRequest& request, FnPlan& fns, std::string& reason);
 
 /// Validates a kUnitVm request and infers its kinds from entry_ip, visiting blocks in
 /// ascending ip order. False, with `reason`, only for a malformed request (range or entry

@@ -535,6 +535,18 @@ dispatch_top:
       st.set_limit_error("call depth", st.limits.max_call_depth, st.ip - 1);
       goto error_exit;
     }
+    // A Call in the main stream counts toward its JIT counter (below the backedge half).
+    if (FUSEVM_UNLIKELY(jit_counters != nullptr) && cur->index == CodeSet::kMain &&
+        FUSEVM_UNLIKELY(++jit_counters[-1 - (pc - cur->code.data())] >= 0)) {
+      SYNC_AT_PC();
+      const JitOutcome o = st.jit->on_call(st);
+      if (o == JitOutcome::Error) goto error_exit;
+      if (o == JitOutcome::Ran) {
+        RELOAD();
+        pc = cur->at(st.ip);
+        NEXT();
+      }
+    }
     const size_t size = static_cast<size_t>(sp - base);
     // argc > depth would underflow in the reference; clamp the base to 0 instead.
     const size_t argc = pc->b;
@@ -909,8 +921,7 @@ jit_backedge : {
         goto error_exit;
       case JitOutcome::Ran:
         RELOAD();
-        pc = cur->at(st.ip);
-        POLL();  // native code left at a backedge whose poll it did not act on
+        pc = cur->at(st.ip);  // the driver already polled where the unit saw the flag
         break;
       case JitOutcome::Interpret:
         break;

@@ -197,7 +197,7 @@ namespace {
 // stays in the interpreter, where those limits are checked op by op and at each poll.
 int32_t* jit_counters_for_run(VMState& st) {
   if (!st.jit || st.limits.fuel != 0 || st.limits.max_memory != 0) return nullptr;
-  return st.jit->hot_counters.data();
+  return st.jit->counters();
 }
 
 }  // namespace

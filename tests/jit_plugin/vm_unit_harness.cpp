@@ -87,7 +87,7 @@ VmUnit compile_vm(Engine& engine, const VmJob& job) {
   if (job.stack_tags) stack_tags = *job.stack_tags;
 
   jit_abi::UnitRequest req{};
-  req.kind = jit_abi::kUnitVm;
+  req.kind = job.kind;
   req.flags = job.flags;
   req.ops = reinterpret_cast<const jit_abi::AbiOp*>(job.ops.data());
   req.num_ops = job.ops.size();

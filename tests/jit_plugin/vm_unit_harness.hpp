@@ -33,6 +33,9 @@ struct VmJob {
   std::optional<uint32_t> num_slots;
   std::optional<uint32_t> entry_depth;
   bool null_slot_tags = false;
+  /// kUnitVm, or kUnitFn (a compiled function: entry_ip is the sub, `stack` its arguments;
+  /// Call ops must carry their callee's entry in `wide`).
+  uint32_t kind = jit_abi::kUnitVm;
 };
 
 /// A compiled VM unit.

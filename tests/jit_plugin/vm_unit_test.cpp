@@ -428,13 +428,25 @@ TEST_P(VmUnitTier, JumpsOutOfTheRangeExitAtTheirTarget) {
     job.range_begin = 2;
     job.range_end = 7;
     job.entry_ip = 2;
-    const VmExitState exit = compile_run(job, /*poll=*/true);  // leaving the range never polls
-    EXPECT_EQ(exit.reason, kExitLeft);
-    EXPECT_EQ(exit.resume_ip, cond ? 9u : 0u);
-    EXPECT_EQ(exit.depth, 0u);
-    EXPECT_TRUE(same_value(exit.slots[1], cond ? abi(Value::Float(1.5)) : abi(Value::Int(2))));
-    EXPECT_TRUE(interpreter_passes_through(job, exit));
+    for (bool poll : {false, true}) {
+      // A taken jump polls even when it leaves the range: the interpreter polls at its target.
+      const VmExitState exit = compile_run(job, poll);
+      EXPECT_EQ(exit.reason, poll ? kExitPoll : kExitLeft);
+      EXPECT_EQ(exit.resume_ip, cond ? 9u : 0u);
+      EXPECT_EQ(exit.depth, 0u);
+      EXPECT_TRUE(same_value(exit.slots[1], cond ? abi(Value::Float(1.5)) : abi(Value::Int(2))));
+      EXPECT_TRUE(interpreter_passes_through(job, exit));
+    }
   }
+}
+
+TEST_P(VmUnitTier, FallingThroughTheRangeEndNeverPolls) {
+  VmJob job = job_of({Op::LoadInt(1), Op::Nop(), Op::Nop()}, {}, GetParam());
+  job.range_end = 2;
+  const VmExitState exit = compile_run(job, /*poll=*/true);
+  EXPECT_EQ(exit.reason, kExitLeft);
+  EXPECT_EQ(exit.resume_ip, 2u);
+  EXPECT_EQ(exit.depth, 1u);
 }
 
 TEST_P(VmUnitTier, AnUnsupportedOpExitsBeforeItWithTheStateSoFar) {
@@ -491,10 +503,13 @@ TEST_P(VmUnitTier, ASingleOpSelfLoopRunsToItsLimitAndPolls) {
   EXPECT_EQ(polled.resume_ip, 0u);
   EXPECT_TRUE(same_value(polled.slots[0], abi(Value::Int(-2))));
   EXPECT_TRUE(interpreter_passes_through(job, polled));
-  // Entered with a Float, the first lap makes it Int: the backedge leaves (no poll needed).
+  // Entered with a Float, the first lap makes it Int: the backedge leaves, and polls on
+  // the way out as the interpreter does after any taken jump.
   job.slots = {Value::Float(-2.5)};
-  const VmExitState changed = compile_run(job, /*poll=*/true);
+  const VmExitState changed = compile_run(job, /*poll=*/false);
   EXPECT_EQ(changed.reason, kExitLeft);
+  EXPECT_EQ(changed.resume_ip, 0u);
+  EXPECT_EQ(compile_run(job, /*poll=*/true).reason, kExitPoll);
   EXPECT_EQ(changed.resume_ip, 0u);
   EXPECT_TRUE(same_value(changed.slots[0], abi(Value::Int(-1))));  // to_int(-2.5) + 1
   EXPECT_TRUE(interpreter_passes_through(job, changed));
@@ -590,11 +605,24 @@ TEST_P(VmUnitTier, AFusedBackedgePollsAfterItsIncrement) {
   EXPECT_TRUE(interpreter_passes_through(job, exit));
 }
 
-TEST_P(VmUnitTier, ForwardJumpsDoNotPoll) {
-  VmJob job = job_of({Op::LoadTrue(), Op::JumpIfTrue(3), Op::LoadInt(1), Op::LoadInt(2)}, {}, GetParam());
-  const VmExitState exit = compile_run(job, /*poll=*/true);
-  EXPECT_EQ(exit.reason, kExitLeft);
-  EXPECT_EQ(exit.resume_ip, 4u);
+// The interpreter polls after every taken jump, forward ones included (ARCHITECTURE §9
+// interrupt points); a unit that polled only at backedges let an interrupt through late.
+TEST_P(VmUnitTier, TakenForwardJumpsPollAndUntakenOnesDoNot) {
+  VmJob job = job_of({Op::LoadTrue(), Op::JumpIfTrue(3), Op::Nop(), Op::LoadInt(2)}, {}, GetParam());
+  const VmExitState taken = compile_run(job, /*poll=*/true);
+  EXPECT_EQ(taken.reason, kExitPoll);
+  EXPECT_EQ(taken.resume_ip, 3u);
+  EXPECT_EQ(taken.depth, 0u);
+  EXPECT_TRUE(interpreter_passes_through(job, taken));
+  const VmExitState free_run = compile_run(job, /*poll=*/false);
+  EXPECT_EQ(free_run.reason, kExitLeft);
+  EXPECT_EQ(free_run.resume_ip, 4u);
+
+  job = job_of({Op::LoadFalse(), Op::JumpIfTrue(3), Op::Nop(), Op::LoadInt(2)}, {}, GetParam());
+  const VmExitState untaken = compile_run(job, /*poll=*/true);
+  EXPECT_EQ(untaken.reason, kExitLeft);
+  EXPECT_EQ(untaken.resume_ip, 4u);
+  EXPECT_EQ(untaken.depth, 1u);
 }
 
 // An endless loop: only the poll flag, set from another thread while it runs, ends it.

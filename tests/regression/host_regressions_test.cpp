@@ -15,6 +15,7 @@
 
 #include "fusevm/shell_expand.hpp"
 #include "../unit/default_host_test_util.hpp"
+#include "../unit/sanitizer_build.hpp"
 
 namespace fusevm_test {
 namespace {
@@ -205,6 +206,13 @@ TEST_F(HostRegressions, WaitDoesNotDeadlockOnAProcessSubstitutionNobodyReads) {
 // pipeline with it). Running orphans make every reap hold the lock across waitpid calls,
 // so the other thread holds it most of the time.
 TEST_F(HostRegressions, ForkedStageDoesNotDeadlockOnALockHeldByAnotherThread) {
+  if (kAddressSanitizer) {
+    // GCC 12's libasan installs no fork handler for its allocator (LLVM added one in 18,
+    // llvm-project PR #75290): forked while the hammer thread is inside malloc, the child
+    // (which must allocate: it runs the stage) can hang on ASan's own lock. That hang
+    // says nothing about ours, so this test runs in the other builds only.
+    GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe with threads in this toolchain";
+  }
   VM plain(Chunk{});
   HostContext plain_cx(plain);
   std::vector<int32_t> sleepers;

@@ -525,6 +525,18 @@ TEST_F(CliTest, ExamplesRunCleanly) {
   }
 }
 
+// demo.fasm's last compile (fib, a compiled function) was often still running when the
+// program ended; exit then destroyed LLVM statics the compile thread was using, and a
+// quarter of the runs died (SIGSEGV, SIGABRT from "LLVM ERROR: Do not know how to split
+// the result of this operator!", or heap corruption). The CLI now waits for its compiles.
+TEST_F(CliTest, regression_exiting_while_a_background_compile_runs_does_not_crash) {
+  const std::string file = std::string(FUSEVM_SOURCE_DIR) + "/examples/demo.fasm";
+  for (int k = 0; k < 12; ++k) {
+    ToolRun r = run_tool({"run", file});
+    ASSERT_EQ(r.status, 0) << "run " << k << ": " << r.err;
+    ASSERT_EQ(r.err, "") << "run " << k;
+  }
+}
 
 // -- JIT switches -------------------------------------------------------------------------
 

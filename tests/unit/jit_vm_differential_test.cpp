@@ -2,26 +2,27 @@
 // whole programs (jit_vm_program_gen.hpp) run interpreted and with vm.enable_jit under
 // each tier, thresholds 1 and 10, synchronous and asynchronous compiles, and everything
 // observable must be identical (ARCHITECTURE §9 "Equality in differential tests"), with
-// native code really entered for a good share of them.
+// native code really entered for a good share of them. Regressions found this way follow
+// the suites.
 //
 // FUSEVM_JIT_DIFF_PROGRAMS=N runs N programs per suite instead of the CI defaults;
 // FUSEVM_JIT_DIFF_SEED=S moves every suite's seeds (S is added to the suite's base seed).
 // A mismatch prints the seed, the program's disassembly and both states, then a
-// minimised program that still differs.
-#include <algorithm>
+// minimised program that still differs. Run the binary with FUSEVM_JIT_CACHE=off (as
+// ctest does) so that every unit is really compiled.
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "jit_test_util.hpp"
+#include "jit_vm_diff_harness.hpp"
 #include "jit_vm_program_gen.hpp"
 
 namespace fusevm_test {
@@ -31,291 +32,11 @@ using jitgen::Rand;
 using vmgen::Shape;
 using vmgen::VmGen;
 using vmgen::VmProgram;
-
-// -- Settings -----------------------------------------------------------------------------
+using namespace vmdiff;
 
 constexpr size_t kMaxReported = 5;     // mismatches printed in full per suite
 constexpr size_t kMinimised = 2;       // of those, how many are minimised
 constexpr size_t kResetEvery = 100;    // programs between JitCompiler::reset()
-constexpr size_t kMinimiseBudget = 1500;  // candidate programs tried per minimisation
-
-size_t program_count(size_t fallback) {
-  const char* s = std::getenv("FUSEVM_JIT_DIFF_PROGRAMS");
-  if (s == nullptr || *s == '\0') return fallback;
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(s, &end, 10);
-  return end != nullptr && *end == '\0' && n > 0 ? static_cast<size_t>(n) : fallback;
-}
-
-uint64_t seed_offset() {
-  const char* s = std::getenv("FUSEVM_JIT_DIFF_SEED");
-  if (s == nullptr || *s == '\0') return 0;
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(s, &end, 0);
-  return end != nullptr && *end == '\0' ? n : 0;
-}
-
-std::string hex(uint64_t x) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, x);
-  return buf;
-}
-
-// -- Observing a program ----------------------------------------------------------------------
-
-/// How one side runs a program.
-struct RunSetup {
-  std::optional<JitOptions> jit;  ///< nullopt: interpreted
-  int runs = 1;                   ///< run() calls, with vm.reset() between
-  Limits limits;
-  bool wait_between_runs = false;  ///< JitCompiler::wait_idle() before each later run
-  uint64_t watchdog_ms = 0;        ///< interrupt a run that takes longer (minimising)
-  bool interrupt_first = false;    ///< vm.interrupt() before each run: it stops at the first poll
-  /// VM::call after the runs: sub name and arguments.
-  std::vector<std::pair<std::string, std::vector<Value>>> calls;
-};
-
-/// Everything observable after the runs (each run's result and output, the final state).
-struct Observed {
-  std::vector<VMResult> results;
-  std::vector<std::string> outputs;
-  std::vector<Value> globals, stack;
-  std::vector<std::vector<Value>> slots;  // per frame, trailing Undef dropped
-  int32_t status = 0;
-  bool halted = false;
-};
-
-// Slots compare with trailing Undef ignored: a read past the end gives Undef either way.
-std::vector<Value> trimmed(std::vector<Value> slots) {
-  while (!slots.empty() && slots.back().is_undef()) slots.pop_back();
-  return slots;
-}
-
-// Interrupts `vm` when `ms` pass before stop() (a JIT bug may turn a loop endless).
-class Watchdog {
- public:
-  Watchdog(VM& vm, uint64_t ms) {
-    if (ms == 0) return;
-    thread_ = std::thread([this, &vm, ms] {
-      std::unique_lock<std::mutex> lock(mu_);
-      if (!cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopped_; })) vm.interrupt();
-    });
-  }
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopped_ = false;
-  std::thread thread_;
-};
-
-Observed observe(const Chunk& chunk, const RunSetup& setup) {
-  Observed o;
-  VM vm(chunk);
-  std::string out;
-  vm.set_output([&out](std::string_view b) { out.append(b); });
-  vm.set_limits(setup.limits);
-  if (setup.jit) vm.enable_jit(*setup.jit);
-  {
-    Watchdog dog(vm, setup.watchdog_ms);
-    for (int k = 0; k < setup.runs; ++k) {
-      if (k > 0) {
-        vm.reset();
-        if (setup.wait_between_runs) JitCompiler::wait_idle();
-      }
-      out.clear();
-      if (setup.interrupt_first) vm.interrupt();
-      o.results.push_back(vm.run());
-      vm.flush_output();
-      o.outputs.push_back(out);
-    }
-    for (const auto& [sub, args] : setup.calls) {
-      out.clear();
-      o.results.push_back(vm.call(sub, args));
-      vm.flush_output();
-      o.outputs.push_back(out);
-    }
-  }
-  o.globals = vm.globals();
-  for (size_t k = 0; k < vm.stack().size(); ++k) o.stack.push_back(vm.stack()[k]);
-  for (Frame& f : vm.frames()) o.slots.push_back(trimmed(f.slots));
-  o.status = vm.last_status();
-  o.halted = vm.is_halted();
-  return o;
-}
-
-bool same_result(const VMResult& a, const VMResult& b) {
-  if (a.kind() != b.kind()) return false;
-  if (a.is_ok()) return identical(a.value(), b.value());
-  if (a.is_error()) {
-    const RuntimeError& x = a.error();
-    const RuntimeError& y = b.error();
-    if (x.message != y.message || x.ip != y.ip || x.line != y.line) return false;
-    if (x.backtrace.size() != y.backtrace.size()) return false;
-    for (size_t k = 0; k < x.backtrace.size(); ++k) {
-      if (x.backtrace[k].ip != y.backtrace[k].ip) return false;
-    }
-  }
-  return true;
-}
-
-std::string result_text(const VMResult& r) {
-  if (!r.is_error()) return r.repr();
-  return r.repr() + " at ip " + std::to_string(r.error().ip);
-}
-
-bool same_values(const std::vector<Value>& x, const std::vector<Value>& y) {
-  if (x.size() != y.size()) return false;
-  for (size_t k = 0; k < x.size(); ++k) {
-    if (!identical(x[k], y[k])) return false;
-  }
-  return true;
-}
-
-std::string values_text(const std::vector<Value>& v) {
-  std::string s = "[";
-  for (size_t k = 0; k < v.size(); ++k) s += (k ? ", " : "") + v[k].repr();
-  return s + "]";
-}
-
-std::string quoted(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) q += c == '\n' ? std::string("\\n") : std::string(1, c);
-  return q + "\"";
-}
-
-/// "" when `got` equals `want` exactly, else the first difference.
-std::string difference(const Observed& want, const Observed& got) {
-  for (size_t k = 0; k < want.results.size() && k < got.results.size(); ++k) {
-    if (!same_result(want.results[k], got.results[k])) {
-      return "run " + std::to_string(k + 1) + " result: interpreter " + result_text(want.results[k]) + ", jit " +
-             result_text(got.results[k]);
-    }
-    if (want.outputs[k] != got.outputs[k]) {
-      return "run " + std::to_string(k + 1) + " output: interpreter " + quoted(want.outputs[k]) + ", jit " +
-             quoted(got.outputs[k]);
-    }
-  }
-  if (want.status != got.status) {
-    return "last status: interpreter " + std::to_string(want.status) + ", jit " + std::to_string(got.status);
-  }
-  if (want.halted != got.halted) return "halted flag differs";
-  if (!same_values(want.globals, got.globals)) {
-    return "globals: interpreter " + values_text(want.globals) + ", jit " + values_text(got.globals);
-  }
-  if (!same_values(want.stack, got.stack)) {
-    return "stack: interpreter " + values_text(want.stack) + ", jit " + values_text(got.stack);
-  }
-  if (want.slots.size() != got.slots.size()) {
-    return "frame count: interpreter " + std::to_string(want.slots.size()) + ", jit " + std::to_string(got.slots.size());
-  }
-  for (size_t f = 0; f < want.slots.size(); ++f) {
-    if (!same_values(want.slots[f], got.slots[f])) {
-      return "slots of frame " + std::to_string(f) + ": interpreter " + values_text(want.slots[f]) + ", jit " +
-             values_text(got.slots[f]);
-    }
-  }
-  return "";
-}
-
-std::string state_text(const Observed& o) {
-  std::string s;
-  for (size_t k = 0; k < o.results.size(); ++k) {
-    s += "  run " + std::to_string(k + 1) + ": " + result_text(o.results[k]) + ", output " + quoted(o.outputs[k]) + "\n";
-  }
-  s += "  status " + std::to_string(o.status) + ", globals " + values_text(o.globals) + ", stack " +
-       values_text(o.stack) + "\n";
-  for (size_t f = 0; f < o.slots.size(); ++f) s += "  frame " + std::to_string(f) + " slots " + values_text(o.slots[f]) + "\n";
-  return s;
-}
-
-std::string calls_text(const RunSetup& s) {
-  std::string t;
-  for (const auto& [sub, args] : s.calls) t += ", then VM::call(" + sub + ", " + values_text(args) + ")";
-  return t;
-}
-
-std::string options_text(const RunSetup& s) {
-  if (!s.jit) return "interpreted";
-  const JitOptions& o = *s.jit;
-  const char* tiers = o.tiers == JitTiers::Linear ? "Linear" : o.tiers == JitTiers::Block ? "Block" : "All";
-  return std::string("tiers ") + tiers + (o.sync ? ", sync" : ", async") + (o.strict ? ", strict" : "") +
-         ", block_threshold " + std::to_string(o.block_threshold) + ", " + std::to_string(s.runs) + " run(s)" +
-         (s.limits.max_stack != Limits{}.max_stack ? ", max_stack " + std::to_string(s.limits.max_stack) : "") +
-         (s.limits.max_memory != 0 ? ", max_memory " + std::to_string(s.limits.max_memory) : "") +
-         calls_text(s);
-}
-
-uint64_t entered_now() {
-  const JitStats s = JitCompiler::stats();
-  return s.linear.entered + s.block.entered;
-}
-
-// -- Minimising -----------------------------------------------------------------------------
-
-// `chunk` without op `i`: jump targets and sub entries after it move down by one.
-Chunk without_op(const Chunk& chunk, size_t i) {
-  Chunk c = chunk;
-  c.ops.erase(c.ops.begin() + static_cast<std::ptrdiff_t>(i));
-  c.lines.erase(c.lines.begin() + static_cast<std::ptrdiff_t>(i));
-  for (Op& op : c.ops) {
-    if (op.has_target() && op.target() > i) op.set_target(op.target() - 1);
-  }
-  for (auto& [name, entry] : c.sub_entries) {
-    if (entry > i) --entry;
-  }
-  c.op_hash = c.compute_op_hash();
-  return c;
-}
-
-// True if `chunk` is a program the interpreter finishes (within fuel) and the JIT side
-// still runs differently, without being interrupted.
-bool still_differs(const Chunk& chunk, const RunSetup& jitted) {
-  RunSetup plain = jitted;
-  plain.jit.reset();
-  plain.wait_between_runs = false;
-  plain.limits.fuel = 2'000'000;
-  Observed want = observe(chunk, plain);
-  for (const VMResult& r : want.results) {
-    if (r.is_error() && r.error().message.find("fuel") != std::string::npos) return false;
-  }
-  plain.limits.fuel = 0;
-  want = observe(chunk, plain);
-  RunSetup j = jitted;
-  j.watchdog_ms = 3000;
-  Observed got = observe(chunk, j);
-  for (const VMResult& r : got.results) {
-    if (r.is_error() && r.error().message.find("interrupted") != std::string::npos) return false;
-  }
-  if (jitted.wait_between_runs) JitCompiler::wait_idle();
-  return !difference(want, got).empty();
-}
-
-// Deletes ops one at a time while the program still differs.
-Chunk minimised(Chunk chunk, const RunSetup& jitted) {
-  size_t tried = 0;
-  for (bool changed = true; changed && tried < kMinimiseBudget;) {
-    changed = false;
-    for (size_t i = chunk.ops.size(); i-- > 0 && tried < kMinimiseBudget;) {
-      if (i >= chunk.ops.size()) continue;
-      Chunk candidate = without_op(chunk, i);
-      ++tried;
-      if (still_differs(candidate, jitted)) {
-        chunk = std::move(candidate);
-        changed = true;
-      }
-    }
-  }
-  return chunk;
-}
 
 // -- Suites ---------------------------------------------------------------------------------
 
@@ -335,6 +56,10 @@ struct SuiteSpec {
   double min_entered = 0.5;   // share of programs that must enter native code
   bool second_vm = false;     // a second jitted VM runs it too, finding the units compiled
   bool never_enters = false;  // the setup keeps native code out (vm.hpp): no entry at all
+  bool interrupt_first = false;  // every run() starts with an interrupt pending
+  int resumes = 0;               // run() again after an interrupted run, this many times
+  double retier = 0.0;           // share of programs whose later runs change the JIT options
+  double move = 0.0;             // share of programs whose VM is moved between runs
 };
 
 struct Tally {
@@ -418,6 +143,19 @@ void run_suite(const SuiteSpec& spec) {
     o.block_threshold = spec.thresholds[r.below(spec.thresholds.size())];
     jitted.jit = o;
     jitted.wait_between_runs = spec.wait_between_runs;
+    if (r.chance(spec.retier)) {
+      // Later runs switch tiers, thresholds or the JIT itself off and on again.
+      static const JitTiers kTiers[] = {JitTiers::Off, JitTiers::Linear, JitTiers::Block, JitTiers::All};
+      for (int n = 0; n < 3; ++n) {
+        JitOptions x = o;
+        x.tiers = kTiers[r.below(4)];
+        x.block_threshold = r.chance(0.5) ? 1 : 10;
+        jitted.retier.push_back(x);
+      }
+    }
+    jitted.move_between_runs = r.chance(spec.move);
+    plain.interrupt_first = jitted.interrupt_first = spec.interrupt_first;
+    plain.resumes = jitted.resumes = spec.resumes;
 
     const Observed want = observe(p.chunk, plain);
     const uint64_t before = entered_now();
@@ -521,6 +259,8 @@ TEST_F(JitVmDifferential, every_shape_matches_the_interpreter_under_all_tiers) {
   s.tiers = JitTiers::All;
   s.thresholds = {1, 2, 3, 10};
   s.runs = {1, 3, 11};
+  s.retier = 0.2;
+  s.move = 0.2;
   s.min_entered = 0.6;
   run_suite(s);
 }
@@ -547,6 +287,75 @@ TEST_F(JitVmDifferential, a_value_stack_limit_is_hit_as_interpreted) {
   run_suite(s);
 }
 
+// An interrupt pending when run() starts stops the run at its first interrupt point
+// (taken jump, call, block); run() again resumes there and is interrupted again at the next
+// one. Native code must stop at the same points with the same state, every time.
+TEST_F(JitVmDifferential, interrupted_and_resumed_runs_stop_where_the_interpreter_stops) {
+  SuiteSpec s{"interrupts", 0x1E77000000000000ULL, 250, kMixed};
+  s.tiers = JitTiers::All;
+  s.thresholds = {1, 10};
+  s.runs = {1, 2, 12};
+  s.interrupt_first = true;
+  s.resumes = 40;
+  s.min_entered = 0.3;
+  run_suite(s);
+}
+
+// VMs on several threads at once share the engine, its compile thread and the unit
+// table; each must still match its own interpreted run. Threads alternate between sync and
+// async compiles and run overlapping seeds, so they meet units other threads are
+// compiling or have compiled.
+TEST_F(JitVmDifferential, vms_on_several_threads_match_the_interpreter) {
+  constexpr int kThreads = 4;
+  const size_t per_thread = program_count(60);
+  const uint64_t base = 0x7EAD000000000000ULL + seed_offset();
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::atomic<uint64_t> entered_programs{0};
+  const auto started = std::chrono::steady_clock::now();
+  auto work = [&](int thread) {
+    for (size_t k = 0; k < per_thread; ++k) {
+      // Neighbouring threads share half their seeds.
+      const uint64_t seed = base + (static_cast<uint64_t>(thread) / 2) * 1'000'000 + k;
+      Rand r(seed);
+      const Shape shape = pick_shape(r, SuiteSpec{"", 0, 0, kMixed});
+      const VmProgram p = VmGen(r, shape).make();
+      RunSetup plain;
+      plain.runs = 1 + static_cast<int>(r.below(3));
+      plain.limits.max_string = 1 << 14;
+      RunSetup jitted = plain;
+      JitOptions o;
+      o.tiers = JitTiers::All;
+      o.sync = thread % 2 == 0;
+      o.strict = true;
+      o.block_threshold = r.chance(0.5) ? 1 : 10;
+      jitted.jit = o;
+      jitted.wait_between_runs = !o.sync;
+      const Observed want = observe(p.chunk, plain);
+      const uint64_t before = JitCompiler::stats().block.entered;
+      const Observed got = observe(p.chunk, jitted);
+      if (JitCompiler::stats().block.entered > before) entered_programs.fetch_add(1);
+      const std::string diff = difference(want, got);
+      if (!diff.empty()) {
+        std::lock_guard<std::mutex> lock(mu);
+        failures.push_back("thread " + std::to_string(thread) + ", seed " + hex(seed) + " (" +
+                           vmgen::shape_name(shape) + ", " + options_text(jitted) + "): " + diff + "\n" +
+                           disassemble(p.chunk));
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(work, t);
+  for (std::thread& t : threads) t.join();
+  JitCompiler::wait_idle();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("[ jit-vm-diff ] threads: %d x %zu programs in %.1f s, native code entered in some (%" PRIu64
+              " counted; other threads' entries blur it), %zu mismatches\n",
+              kThreads, per_thread, secs, entered_programs.load(), failures.size());
+  for (size_t k = 0; k < failures.size() && k < kMaxReported; ++k) ADD_FAILURE() << failures[k];
+  EXPECT_GT(JitCompiler::stats().block.entered, 0u);
+}
+
 // With max_memory set the VM keeps native code out (vm.hpp enable_jit: units count no
 // memory, and a loop unit entered at a backedge would run an iteration past the limit):
 // programs that outgrow the limit stop exactly where the interpreter stops.
@@ -562,37 +371,6 @@ TEST_F(JitVmDifferential, a_memory_limit_keeps_native_code_out_and_stops_as_inte
 
 // -- Regressions found by the suites ----------------------------------------------------------
 
-// Runs the .fasm `text` interpreted and with the JIT as `jitted` says; everything must be
-// identical and native code must have been entered.
-void expect_same_as_interpreted(const std::string& text, RunSetup jitted, bool must_enter = true) {
-  LoadResult loaded = assemble(text, "regression.fasm");
-  ASSERT_TRUE(loaded.ok()) << loaded.message();
-  const Chunk chunk = std::move(*loaded.chunk);
-  RunSetup plain = jitted;
-  plain.jit.reset();
-  const Observed want = observe(chunk, plain);
-  const uint64_t before = entered_now();
-  const Observed got = observe(chunk, jitted);
-  JitCompiler::wait_idle();
-  if (must_enter) EXPECT_GT(entered_now(), before) << "native code was never entered";
-  const std::string diff = difference(want, got);
-  if (std::getenv("FUSEVM_JIT_DIFF_SHOW")) {
-    std::printf("interpreter:\n%sjit (%llu entries):\n%s", state_text(want).c_str(),
-                static_cast<unsigned long long>(entered_now() - before), state_text(got).c_str());
-  }
-  EXPECT_EQ(diff, "") << "interpreter:\n" << state_text(want) << "jit:\n" << state_text(got) << disassemble(chunk);
-}
-
-RunSetup sync_strict(JitTiers tiers, uint32_t threshold) {
-  RunSetup s;
-  JitOptions o;
-  o.tiers = tiers;
-  o.sync = true;
-  o.strict = true;
-  o.block_threshold = threshold;
-  s.jit = o;
-  return s;
-}
 
 // Found by stack-limit (seed 0x57ac000000000034), fixed by the driver interpreting when a
 // unit's values might not fit: a unit that leaves with values on its exit stack pushes
@@ -615,10 +393,10 @@ top:
 }
 
 // Same cause and fix (found by stack-limit, seed 0x57ac000000000085): the slot writes a
-// unit made after the overflowing push were visible. With max_stack 4 the interpreter stops at
-// LoadInt 7 (ip 2) with 4 values and slot 0 = Int(4); with the JIT the run ends with the
-// same error and stack but slot 0 = Int(5): the unit entered with 4 values ran that
-// iteration's PreIncSlotVoid before the driver found its exit value did not fit.
+// unit made after the overflowing push were visible. With max_stack 4 the interpreter
+// stops at LoadInt 7 (ip 2) with 4 values and slot 0 = Int(4); with the JIT the run ended
+// with the same error and stack but slot 0 = Int(5): the unit entered with 4 values ran
+// that iteration's PreIncSlotVoid before the driver found its exit value did not fit.
 TEST_F(JitVmDifferential, regression_a_full_value_stack_stops_before_later_slot_writes) {
   RunSetup s = sync_strict(JitTiers::Block, 1);
   s.limits.max_stack = 4;
@@ -656,11 +434,11 @@ top:
 )", s, /*must_enter=*/false);
 }
 
-// BUG (the cause of the memory-limit case above, which interrupts still reach): with an
-// interrupt pending when run() starts, the interpreter stops at the first backedge (ip 4,
-// slot 0 = Int(1)); with the JIT at threshold 1 the loop unit is entered there first
-// (interp.cpp jit_backedge asks the JIT before it polls), runs one iteration and leaves
-// at its own poll, so the run stops with the same error but slot 0 = Int(2).
+// Found with the memory-limit case above (same cause), fixed by polling before asking the
+// JIT at a hot backedge: with an interrupt pending when run() starts, the interpreter
+// stops at the first backedge (ip 4, slot 0 = Int(1)); with the JIT at threshold 1 the
+// loop unit was entered there first (interp.cpp jit_backedge asked the JIT before it
+// polled), ran one iteration and left at its own poll: the same error, slot 0 = Int(2).
 TEST_F(JitVmDifferential, regression_a_pending_interrupt_stops_a_loop_at_the_same_iteration) {
   RunSetup s = sync_strict(JitTiers::Block, 1);
   s.interrupt_first = true;
@@ -676,6 +454,125 @@ top:
   NumLt
   JumpIfTrue top
 )", s);
+}
+
+// Found by the interrupts suite (seeds 0x1e77000000000002, ...04, ...06), fixed by native
+// code polling at every taken jump (emit_vm.cpp edge_to) and the driver polling where a
+// unit left on the flag: the interpreter polls at every taken jump, forward ones included
+// (interp.cpp JUMP_TO ends in POLL()), while native code polled only at backedges
+// (ARCHITECTURE §9 names backedges as the interrupt points). With an interrupt pending,
+// the interpreter stops at the first taken forward jump: Error(interrupted) at ip 1 with
+// no slots set; the whole-chunk unit (block tier, threshold 1) ran the chunk to its end:
+// Halted, slots [Int(1), Int(2)], and the interrupt stayed pending. The same happens inside loops (a forward jump over part
+// of the body) and in the fork-region check that rides on the taken-jump poll.
+TEST_F(JitVmDifferential, regression_a_pending_interrupt_stops_at_a_taken_forward_jump) {
+  RunSetup s = sync_strict(JitTiers::Block, 1);
+  s.interrupt_first = true;
+  expect_same_as_interpreted(R"(
+  Jump next
+next:
+  LoadInt 1
+  SetSlot 0
+  LoadInt 2
+  SetSlot 1
+)", s);
+}
+
+// Found by the interrupts suite once native code polled at forward jumps (seed
+// 0x1e770000000000c9): a jump past the end of the chunk lands on its end in the
+// interpreter (the decoder clamps targets), which reports the pending interrupt at ip 5;
+// the unit left with resume_ip 9, the raw target, and the driver polled there: the same
+// error at ip 9. Fixed by clamping where native code leaves (vm_driver.cpp resume_ip).
+TEST_F(JitVmDifferential, regression_an_interrupt_after_a_jump_past_the_end_is_reported_at_the_end) {
+  RunSetup s = sync_strict(JitTiers::Block, 1);
+  s.interrupt_first = true;
+  // Built directly: the assembler's verifier refuses such a target.
+  expect_same_as_interpreted(chunk_of({Op::LoadInt(1), Op::SetSlot(0), Op::LoadFalse(), Op::JumpIfFalse(9), Op::Nop()}),
+                             s);
+}
+
+// A host whose subshells run "forked" in this process (HostAction::ContinueForked without
+// a fork): the region's end boundary ends the run, as a real child would exit there.
+class InProcessForkHost : public ShellHost {
+ public:
+  HostAction subshell_begin(HostContext&) override { return HostAction::ContinueForked; }
+  void subshell_end(HostContext& cx) override { cx.vm().raise_error("the forked child ends here"); }
+};
+
+// A forked child's region check rides on the interpreter's taken-jump poll (fork regions
+// keep `poll` set). Here the loop's last iteration runs natively and its `Jump after`
+// leaves the unit at `after`, outside the region: the poll after a native run must send
+// it to the region's boundary (SubshellEnd), so the run ends with Error(the forked child
+// ends here) at ip 9 and the parent's code (slot 1 = Int(99)) never runs.
+TEST_F(JitVmDifferential, a_forked_child_never_leaves_native_code_into_the_parents_code) {
+  RunSetup s = sync_strict(JitTiers::Block, 1);
+  s.host = [] { return std::make_unique<InProcessForkHost>(); };
+  expect_same_as_interpreted(R"(
+  SubshellBegin
+  LoadInt 0
+  SetSlot 0
+top:
+  PreIncSlotVoid 0
+  GetSlot 0
+  LoadInt 5
+  NumLt
+  JumpIfTrue top
+  Jump after
+  SubshellEnd
+after:
+  LoadInt 99
+  SetSlot 1
+)", s);
+}
+
+// Fixed by Op::has_target() in vm_units.cpp (found by stack-limit in a long run, seed
+// 0x57ac000020000004 with FUSEVM_JIT_DIFF_SEED=0x20000000, minimised): vm_units.cpp
+// stays_above_entry_depth()
+// follows a target only for ops flagged kBranch, and Jump is flagged kJump alone, so the
+// walk stops at `Jump next` and site.max_depth stays 0. The driver's max_stack guard then
+// counts only the exit stack (1 value) and enters the loop unit with 4 values although
+// the iteration needs 2 more: native code pushes a 6th value past max_stack 5 unchecked.
+// Interpreter: Error(limit exceeded: value stack (5)) at ip 6 (GetSlot 1) with 5 values
+// and slot 6 = Int(4); JIT: the same message at ip 3 (the next iteration's LoadInt) with 5
+// values and slot 6 = Int(5). (The same flag gap makes describe() call a chunk whose only
+// jumps are unconditional straight-line, so the linear tier takes it.)
+TEST_F(JitVmDifferential, regression_a_jump_inside_a_unit_counts_toward_its_stack_depth) {
+  RunSetup s = sync_strict(JitTiers::All, 1);
+  s.limits.max_stack = 5;
+  expect_same_as_interpreted(R"(
+  LoadInt 0
+  SetSlot 6
+top:
+  Jump next
+next:
+  LoadInt 7
+  SetSlot 3
+  LoadTrue
+  GetSlot 1
+  BitAnd
+  SlotIncLtIntJumpBack 6, 14, top
+)", s);
+}
+
+// Fixed with the one above (same flag gap, found reading vm_units.cpp for it): describe()
+// sets VmSite::straight_line ("no op in the range can jump") unless an op is flagged kBranch or
+// kLoop, and Jump has neither, so a chunk whose only jumps are unconditional counts as
+// straight-line and the linear tier compiles it on its first run: here linear.entered is
+// 1 for a chunk with a forward Jump (and `top: PreIncSlotVoid 0; Jump top`, an endless
+// loop, also runs as a linear unit). Results stay equal; the tier choice does not.
+TEST_F(JitVmDifferential, regression_a_chunk_with_a_jump_is_not_taken_by_the_linear_tier) {
+  RunSetup s = sync_strict(JitTiers::Linear, 1);
+  expect_same_as_interpreted(R"(
+  LoadInt 1
+  Jump skip
+  LoadInt 2
+skip:
+  LoadInt 3
+  Add
+  SetSlot 0
+  GetSlot 0
+)", s, /*must_enter=*/false);
+  EXPECT_EQ(JitCompiler::stats().linear.entered, 0u) << "the linear tier ran a chunk that jumps";
 }
 
 // -- The generator's own sanity ----------------------------------------------------------------

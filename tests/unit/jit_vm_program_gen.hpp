@@ -6,7 +6,9 @@
 // iterations of a program are budgeted.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,8 +64,10 @@ inline constexpr uint64_t kMaxWork = 3000;    // estimated loop iterations per p
 /// Makes one program per call from a Rand; the same Rand state gives the same program.
 class VmGen {
  public:
+  /// A generator of `shape` programs drawing from `r`.
   VmGen(Rand& r, Shape shape) : r_(r), shape_(shape) {}
 
+  /// One program (use a fresh VmGen for each).
   VmProgram make() {
     switch (shape_) {
       case Shape::Straight: make_straight(); break;

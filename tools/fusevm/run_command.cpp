@@ -126,8 +126,9 @@ int run_command(const RunOptions& options) {
   }
   vm.flush_output();
   Clock::time_point t_ran = Clock::now();
-  // Background compiles may still be running; their counters (and dumps) belong to this run.
-  if (options.jit.stats || options.jit.dump != JitDump::None) JitCompiler::wait_idle();
+  // Background compiles may still be running; their counters (and dumps) belong to this
+  // run, and exiting under one is unsafe (src/jit/engine.cpp drain_at_exit).
+  if (vm.jit_options().tiers != JitTiers::Off) JitCompiler::wait_idle();
   if (options.jit.stats) {
     const std::string text = jit_stats_text(JitCompiler::stats());
     std::fwrite(text.data(), 1, text.size(), stderr);
