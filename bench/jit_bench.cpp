@@ -2,15 +2,20 @@
 // compile latency of each tier; the native C++ baselines are in native/loops_bench.cpp.
 //
 // Layout: loop_cases() is the table of loop programs; each way of running them (a "mode") is one
-// function over a LoopCase, registered as MODE/NAME. Today's mode is block_direct
-// (JitCompiler::try_run_block_eager); a mode through the VM goes next to it.
+// function over a LoopCase, registered as MODE/NAME: block_direct (JitCompiler::
+// try_run_block_eager) and vm_block (a VM that compiles the loop itself). vm_program_jit and
+// vm_program_interp run whole bench/*.fasm programs (the recursive ones compiled functions
+// are for) through a warm VM with the JIT on and off.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -227,6 +232,83 @@ void block_direct(benchmark::State& state, const LoopCase* c) {
                                                       benchmark::Counter::kInvert);
 }
 
+// -- mode vm_block: the same loops through a VM that compiles them itself ------------------
+
+/// A VM over `chunk` with the block tier on (synchronous, strict, hot at once), or none.
+std::unique_ptr<fusevm::VM> jit_vm(const Chunk& chunk) {
+  auto vm = std::make_unique<fusevm::VM>(chunk);
+  fusevm::JitOptions o;
+  o.tiers = fusevm::JitTiers::Block;
+  o.sync = true;
+  o.strict = true;
+  o.block_threshold = 1;
+  vm->enable_jit(o);
+  return vm;
+}
+
+/// One run from a reset VM; its value is the one the chunk leaves on top of the stack.
+std::optional<int64_t> vm_run(fusevm::VM& vm) {
+  vm.reset();
+  fusevm::VMResult r = vm.run();
+  if (!r.is_ok()) return std::nullopt;
+  return r.value().to_int();
+}
+
+/// The VM-driven path as a program meets it: run() enters the loop's unit at its first
+/// backedge (compiled on the first, untimed run); each iteration is reset + run.
+void vm_block(benchmark::State& state, const LoopCase* c) {
+  if (!JitCompiler::available()) return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
+  std::string error;
+  std::optional<Chunk> chunk = assemble_or_error(c->source, c->name, error);
+  if (!chunk) return skip(state, error);
+  std::unique_ptr<fusevm::VM> vm = jit_vm(*chunk);
+  const uint64_t entered = JitCompiler::stats().block.entered;
+  std::optional<int64_t> first = vm_run(*vm);
+  if (first != c->result || JitCompiler::stats().block.entered == entered) {
+    return skip(state, c->name + ": the VM did not run it natively with the right result: " +
+                           reasons_of(JitCompiler::stats().block));
+  }
+  std::optional<int64_t> last;
+  for (auto _ : state) {
+    last = vm_run(*vm);
+    benchmark::DoNotOptimize(last);
+  }
+  if (last != c->result) return state.SkipWithError((c->name + ": a timed run gave a different result").c_str());
+  state.counters["per_iter"] = benchmark::Counter(static_cast<double>(c->loop_iterations),
+                                                  benchmark::Counter::kIsIterationInvariantRate |
+                                                      benchmark::Counter::kInvert);
+}
+
+// -- mode vm_program: bench/*.fasm whole programs, JIT on against the interpreter ----------
+
+/// The recursive programs compiled functions exist for (bench/compare times them against
+/// LuaJIT per process, start-up and compiles included; here is the steady state).
+const std::vector<std::string>& program_names() {
+  static const std::vector<std::string> names = {"fib_recursive", "ackermann"};
+  return names;
+}
+
+/// Each iteration is one whole run (reset + run) of bench/NAME.fasm, its output captured;
+/// `jit` false runs the interpreter. The first, untimed run compiles.
+void vm_program(benchmark::State& state, const std::string* name, bool jit) {
+  if (jit && !JitCompiler::available()) return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
+  const std::string path = std::string(FUSEVM_BENCH_SOURCE_DIR) + "/" + *name + ".fasm";
+  fusevm::LoadResult loaded = fusevm::load_chunk_file(path);
+  if (!loaded.ok()) return skip(state, path + ": " + loaded.message());
+  std::unique_ptr<fusevm::VM> vm = jit ? jit_vm(*loaded.chunk) : std::make_unique<fusevm::VM>(*loaded.chunk);
+  std::string out;
+  vm->set_output([&out](std::string_view bytes) { out.append(bytes); });
+  vm->run();
+  const std::string expected = out;
+  if (expected.empty()) return skip(state, *name + ": the program printed nothing");
+  for (auto _ : state) {
+    out.clear();
+    vm->reset();
+    benchmark::DoNotOptimize(vm->run());
+  }
+  if (out != expected) return state.SkipWithError((*name + ": a timed run printed something else").c_str());
+}
+
 // -- compile latency per tier ---------------------------------------------------------
 
 /// Tiers whose compile latency is measured.
@@ -345,12 +427,22 @@ void measure_first_use() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything here measures code this process compiles: the on-disk object cache would
+  // serve the compile-latency chunks of an earlier run instead.
+  ::setenv("FUSEVM_JIT_CACHE", "off", 1);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   measure_first_use();
   for (const LoopCase& c : loop_cases()) {
     benchmark::RegisterBenchmark(("block_direct/" + c.name).c_str(), block_direct, &c)
         ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("vm_block/" + c.name).c_str(), vm_block, &c)->Unit(benchmark::kMicrosecond);
+  }
+  for (const std::string& name : program_names()) {
+    benchmark::RegisterBenchmark(("vm_program_jit/" + name).c_str(), vm_program, &name, true)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("vm_program_interp/" + name).c_str(), vm_program, &name, false)
+        ->Unit(benchmark::kMillisecond);
   }
   // A fixed count: every iteration adds a compiled unit that lives until the process ends.
   constexpr int kCompiles = 21;

@@ -17,6 +17,24 @@
 
 namespace fusevm {
 
+/// The kinds a lowered extension op's C function takes and returns (the numbers are the
+/// Value tags). C types: Bool `bool`, Int `int64_t`, Float `double`.
+enum class JitKind : uint8_t { Bool = 1, Int = 2, Float = 3 };
+
+/// How native code runs one `Extended` op itself, by calling a C function (beyond the
+/// reference, whose JitExtension has no codegen hook: spec/jit.md §1.3). The function is
+/// `extern "C" R f(int64_t arg, A0 a0, A1 a1, ...)`: first the op's u8 `arg` operand, then
+/// the operands it pops, bottom first; it returns the value it pushes (or void). It must
+/// not throw, must not call into the VM, and must compute what the VM's extension handler
+/// computes for the same operands: native code calls it when the top `args.size()` values
+/// have exactly these kinds and leaves the op to the interpreter (the handler) otherwise.
+struct JitLowering {
+  std::string symbol;             ///< the function's name (dumps and reasons)
+  void* address = nullptr;        ///< the function
+  std::vector<JitKind> args;      ///< the operands it pops, bottom first (at most 6)
+  std::optional<JitKind> result;  ///< the kind of the value it pushes; none: pushes nothing
+};
+
 /// A frontend's statement of which of its Extended/ExtendedWide ids the JIT may handle
 /// (spec/jit.md §1.3). Implementations must be thread-safe.
 class JitExtension {
@@ -28,6 +46,13 @@ class JitExtension {
   virtual size_t op_count() const = 0;
   /// A name for logs and statistics.
   virtual std::string name() const = 0;
+  /// How native code may run `Extended` op `ext_id` (VM-driven tiers and compiled
+  /// functions; pass the extension in JitOptions::extensions), or nullopt: the
+  /// interpreter runs it. `ExtendedWide` ops always run in the interpreter.
+  virtual std::optional<JitLowering> lower(uint16_t ext_id) const {
+    (void)ext_id;
+    return std::nullopt;
+  }
 };
 
 /// What JitCompiler::set_dump prints.

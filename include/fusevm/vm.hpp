@@ -17,6 +17,7 @@ namespace fusevm {
 
 class VM;
 class ShellHost;
+class JitExtension;
 struct VMState;
 
 /// Outcome of VM::run(): Ok(value), Halted (ended with an empty stack) or Error.
@@ -241,7 +242,14 @@ struct JitOptions {
   bool strict = false;
   /// Runs of a chunk, or entries of a loop, before the block tier compiles it.
   uint32_t block_threshold = 10;
+  /// Extensions whose lowerings (JitExtension::lower) native code may call for the
+  /// chunk's `Extended` ops; the first that lowers an id wins.
+  std::vector<std::shared_ptr<const JitExtension>> extensions;
 };
+
+/// `options` with FUSEVM_JIT_SYNC=1 and FUSEVM_JIT_STRICT=1 from the environment turning
+/// on `sync` and `strict` (ARCHITECTURE §9 switches).
+JitOptions with_jit_environment(JitOptions options);
 
 /// The interpreter. Single-threaded: one VM is used by one thread at a time; only
 /// interrupt() may be called from another thread or a signal handler.

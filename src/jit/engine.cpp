@@ -171,6 +171,9 @@ const jit_abi::UnitRequest& OwnedRequest::finalized() {
   request.slot_tags = slot_tags.empty() ? nullptr : slot_tags.data();
   request.entry_stack_tags = entry_stack_tags.empty() ? nullptr : entry_stack_tags.data();
   request.name = name.c_str();
+  for (size_t k = 0; k < lowerings.size(); ++k) lowerings[k].symbol = lowering_symbols[k].c_str();
+  request.lowerings = lowerings.empty() ? nullptr : lowerings.data();
+  request.num_lowerings = static_cast<uint32_t>(lowerings.size());
   return request;
 }
 
@@ -194,9 +197,10 @@ Compiled Engine::Impl::compile_here(const jit_abi::UnitRequest& request) {
     cache_opened = true;
     cache = ObjectCache::from_environment();
   }
-  // A unit whose code is asked to be printed is compiled, not loaded.
+  // A unit whose code is asked to be printed is compiled, not loaded; one that calls a
+  // frontend's C functions has their addresses, valid in this process only, baked in.
   const bool dumping = (request.flags & (jit_abi::kDumpIr | jit_abi::kDumpAsm)) != 0;
-  const bool use_cache = cache && cache->enabled() && !dumping;
+  const bool use_cache = cache && cache->enabled() && !dumping && request.num_lowerings == 0;
   std::string key;
   if (use_cache) {
     key = cache_key(request, CacheKeyContext{api->llvm_version, api->target_key(engine), nullptr, {}});

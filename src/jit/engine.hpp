@@ -36,6 +36,8 @@ struct OwnedRequest {
   std::vector<jit_abi::AbiConst> consts;
   std::vector<uint8_t> slot_tags;
   std::vector<uint8_t> entry_stack_tags;
+  std::vector<jit_abi::AbiLowering> lowerings;  ///< symbols point into lowering_symbols
+  std::vector<std::string> lowering_symbols;
   std::string name;
   /// `request` with its pointers aimed at the owned vectors.
   const jit_abi::UnitRequest& finalized();

@@ -1,9 +1,11 @@
 // The JIT side of a VM (vm/jit_hook.hpp): when a chunk or loop is hot, get its unit
 // compiled for the slot kinds it meets, and enter it with the frame's own slots.
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,12 +36,15 @@ constexpr int32_t kAgainNow = -1;        // a unit ran: enter again at the next 
 constexpr int32_t kAgainSoon = -16;      // compiling
 constexpr int32_t kAgainLater = -1024;   // slot kinds no unit takes (they may change)
 constexpr int32_t kNever = INT32_MIN;    // no unit can cover this loop
+constexpr int32_t kCallAgainSoon = -256;  // a compiled function is compiling
 // Native frames one entry may stack up before a Call bails out to the interpreter (which
 // may enter native code again from there): bounds the C stack native recursion uses.
 constexpr uint64_t kNativeDepthCap = 1000;
 // A compiled function that bailed out this often, in more than half its calls, is
 // left to the interpreter.
 constexpr uint32_t kBailsToGiveUp = 64;
+// Units one trigger may enter one after another (chain()).
+constexpr int kMaxChain = 4;
 
 Tier stats_tier(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? Tier::Linear : Tier::Block; }
 const char* tier_name(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? "linear" : "block"; }
@@ -55,12 +60,20 @@ Value value_of(const jit_abi::AbiValue& v) {
 
 class VmDriver final : public JitHook {
  public:
-  VmDriver(const Chunk& chunk, const JitOptions& options) : options_(options) {
+  VmDriver(const Chunk& chunk, const JitOptions& options)
+      : options_(options), lowered_(jit::lowerings_for(chunk, options.extensions)) {
     // The first backedge to any op comes due after block_threshold of them.
     // So does the first call at any Call op: block-tier subs compile after as many calls.
     const uint32_t t = std::max<uint32_t>(options.block_threshold, 1);
     const int32_t start = has_tiers(options.tiers, JitTiers::Block) ? -static_cast<int32_t>(t) : kNever;
     size_counters(chunk.ops.size(), start, start);
+    for (uint64_t ip = 0; ip < chunk.ops.size(); ++ip) {
+      const Op& op = chunk.ops[ip];
+      if (op.has_target() && op.target() <= ip) {
+        uint64_t& from = backedge_from_[op.target()];
+        from = std::max(from, ip);
+      }
+    }
     records_.reserve(kNativeDepthCap + 1);
   }
 
@@ -69,7 +82,7 @@ class VmDriver final : public JitHook {
   JitOutcome on_run_start(VMState& st) override {
     if (!chunk_site_.resolved) {
       chunk_site_.resolved = true;
-      chunk_site_.site = jit::chunk_site(st.chunk, chunk_site_.reason);
+      chunk_site_.site = jit::chunk_site(st.chunk, lowered_, chunk_site_.reason);
     }
     if (!chunk_site_.site) return JitOutcome::Interpret;
     const VmSite& site = *chunk_site_.site;
@@ -87,16 +100,19 @@ class VmDriver final : public JitHook {
     }
     if (chunk_site_.runs < UINT32_MAX) ++chunk_site_.runs;
     // Below the threshold only a unit another VM already compiled is used.
-    return visit(st, chunk_site_, tier, chunk_site_.runs >= threshold);
+    return chain(st, visit(st, chunk_site_, tier, chunk_site_.runs >= threshold));
   }
 
-  JitOutcome on_backedge(VMState& st, uint64_t from) override {
+  JitOutcome on_backedge(VMState& st, uint64_t from) override { return chain(st, loop_entry(st, from)); }
+
+  // The loop at st.ip, reached by the backward jump at `from`: its unit, entered if ready.
+  JitOutcome loop_entry(VMState& st, uint64_t from) {
     const uint64_t header = st.ip;
     int32_t& counter = backedge_counter(header);
     Site& s = loops_[header];
     if (!s.resolved) {
       s.resolved = true;
-      s.site = jit::loop_site(st.chunk, header, from, s.reason);
+      s.site = jit::loop_site(st.chunk, lowered_, header, from, s.reason);
       if (!s.site) Engine::get().count_fallback(Tier::Block, s.reason);
     }
     if (!s.site) {
@@ -105,6 +121,22 @@ class VmDriver final : public JitHook {
     }
     const JitOutcome o = visit(st, s, jit_abi::kVmTierBlock, true);
     counter = o == JitOutcome::Ran ? kAgainNow : s.next_counter;
+    return o;
+  }
+
+  // A unit that left at a loop header took that loop's backedge natively (its kinds had
+  // changed: an outer loop's header first reached with an inner counter still Undef, say),
+  // so the interpreter never counts it. Counting it here and entering that loop's own unit
+  // keeps nested loops native instead of re-entering the inner loop's unit every lap.
+  JitOutcome chain(VMState& st, JitOutcome o) {
+    for (int hops = 0; o == JitOutcome::Ran && left_at_header_ && hops < kMaxChain; ++hops) {
+      left_at_header_ = false;
+      const auto from = backedge_from_.find(st.ip);
+      if (from == backedge_from_.end() || ++backedge_counter(st.ip) < 0) break;
+      const JitOutcome next = loop_entry(st, from->second);
+      if (next != JitOutcome::Interpret) o = next;
+    }
+    left_at_header_ = false;
     return o;
   }
 
@@ -172,9 +204,10 @@ class VmDriver final : public JitHook {
         return JitOutcome::Interpret;
       }
       bool created = false;
-      std::shared_ptr<VmUnit> unit = jit::find_vm_unit(st.chunk, site, tier, tags, may_compile ? &created : nullptr);
+      std::shared_ptr<VmUnit> unit =
+          jit::find_vm_unit(st.chunk, lowered_, site, tier, tags, may_compile ? &created : nullptr);
       if (unit == nullptr) return JitOutcome::Interpret;  // not hot yet, and nobody compiled it
-      if (created) jit::compile_vm_unit(*unit, st.chunk, site, tags, options_.sync);
+      if (created) jit::compile_vm_unit(*unit, st.chunk, lowered_, site, tags, options_.sync);
       s.specs.push_back(Spec{std::move(tags), std::move(unit)});
       spec = &s.specs.back();
     }
@@ -226,18 +259,20 @@ class VmDriver final : public JitHook {
   // entered when ready.
   JitOutcome visit_call(VMState& st, CallSite& c, uint64_t call_ip) {
     const size_t base = st.stack.size() - c.argc;
-    std::vector<uint8_t> tags;
-    for (size_t k = base; k < st.stack.size(); ++k) {
-      const uint8_t tag = st.stack[k].tag();
+    // Asked at every native entry (and often while compiling): no allocation here.
+    std::array<uint8_t, 256> arg_tags;  // argc is 8-bit
+    for (size_t k = 0; k < c.argc; ++k) {
+      const uint8_t tag = st.stack[base + k].tag();
       if (tag > Value::kTagFloat) {
         c.next_counter = kAgainLater;
         return JitOutcome::Interpret;
       }
-      tags.push_back(tag);
+      arg_tags[k] = tag;
     }
+    const std::span<const uint8_t> tags(arg_tags.data(), c.argc);
     Spec* spec = nullptr;
     for (Spec& candidate : c.specs) {
-      if (candidate.tags == tags) spec = &candidate;
+      if (std::equal(candidate.tags.begin(), candidate.tags.end(), tags.begin(), tags.end())) spec = &candidate;
     }
     if (spec == nullptr) {
       if (c.specs.size() >= kMaxSpecs) {
@@ -245,10 +280,11 @@ class VmDriver final : public JitHook {
         c.next_counter = kAgainLater;
         return JitOutcome::Interpret;
       }
+      std::vector<uint8_t> owned(tags.begin(), tags.end());
       bool created = false;
-      std::shared_ptr<VmUnit> unit = jit::find_fn_unit(st.chunk, *c.entry, tags, &created);
-      if (created) jit::compile_fn_unit(*unit, st.chunk, *c.entry, tags, options_.sync);
-      c.specs.push_back(Spec{std::move(tags), std::move(unit)});
+      std::shared_ptr<VmUnit> unit = jit::find_fn_unit(st.chunk, lowered_, *c.entry, owned, &created);
+      if (created) jit::compile_fn_unit(*unit, st.chunk, lowered_, *c.entry, owned, options_.sync);
+      c.specs.push_back(Spec{std::move(owned), std::move(unit)});
       spec = &c.specs.back();
     }
     if (spec->bails >= kBailsToGiveUp && spec->bails * 2 > spec->entries) {
@@ -258,6 +294,8 @@ class VmDriver final : public JitHook {
     const jit::Compiled* ready = nullptr;
     if (const JitOutcome o = ready_unit(st, *spec, jit_abi::kVmTierBlock, *c.entry, c.next_counter, ready);
         ready == nullptr) {
+      // Calls come far more often than backedges: ask again less often while compiling.
+      if (c.next_counter == kAgainSoon) c.next_counter = kCallAgainSoon;
       return o;
     }
     if (base + ready->max_exit_stack > st.limits.max_stack) {
@@ -361,6 +399,7 @@ class VmDriver final : public JitHook {
     uf.poll = reinterpret_cast<const uint8_t*>(&st.poll);
     Engine::get().count_entry(stats_tier(tier));
     const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
+    left_at_header_ = why == jit_abi::kExitLeft;
     // Trailing Undef slots the interpreter would not have created are unobservable;
     // dropping them keeps frames identical to an interpreted run.
     while (frame.slots.size() > original && frame.slots.back().is_undef()) frame.slots.pop_back();
@@ -379,10 +418,13 @@ class VmDriver final : public JitHook {
   };
 
   JitOptions options_;
+  jit::Lowerings lowered_;  // the chunk's Extended ops native code runs itself
   Site chunk_site_;
   std::unordered_map<uint64_t, Site> loops_;
   std::unordered_map<uint64_t, CallSite> calls_;
   std::vector<FrameRecord> records_;  // one bail-out's frames, innermost first
+  std::unordered_map<uint64_t, uint64_t> backedge_from_;  // loop header -> its last backward jump
+  bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())
   bool record_failed_ = false;
   std::vector<jit_abi::AbiValue> exit_stack_;
 };

@@ -16,9 +16,9 @@ namespace {
 // A whole-chunk unit shorter than this costs more to enter than it saves.
 constexpr uint64_t kMinChunkSiteOps = 4;
 
-uint64_t first_unadmitted(const Chunk& chunk, uint64_t from) {
+uint64_t first_unadmitted(const Chunk& chunk, const Lowerings& lowered, uint64_t from) {
   uint64_t e = from;
-  while (e < chunk.ops.size() && vm_unit_op(chunk.ops[e].code())) ++e;
+  while (e < chunk.ops.size() && vm_unit_op(chunk.ops[e], lowered)) ++e;
   return e;
 }
 
@@ -42,7 +42,7 @@ void describe(const Chunk& chunk, VmSite& site) {
 // True if no path from the entry (depth 0) pops below depth 0. The first depth that
 // reaches an op is the one the plugin compiles for; an edge arriving with another depth
 // becomes an exit there, so only first depths need checking.
-bool stays_above_entry_depth(const Chunk& chunk, VmSite& site, std::string& reason) {
+bool stays_above_entry_depth(const Chunk& chunk, const Lowerings& lowered, VmSite& site, std::string& reason) {
   const uint64_t n = site.end - site.begin;
   std::vector<int64_t> depth(n, -1);
   std::vector<uint64_t> work{site.entry};
@@ -53,18 +53,23 @@ bool stays_above_entry_depth(const Chunk& chunk, VmSite& site, std::string& reas
     const Op& op = chunk.ops[ip];
     const OpInfo& info = op.info();
     int64_t d = depth[ip - site.begin];
-    if (info.pops == kVar || info.pushes == kVar) {
+    int64_t pops = info.pops;
+    int64_t pushes = info.pushes;
+    if (const jit_abi::AbiLowering* l = op.code() == OpCode::Extended ? lowered.find(op.raw_operand(0)) : nullptr) {
+      pops = l->num_args;
+      pushes = l->result == jit_abi::kTagUnused ? 0 : 1;
+    } else if (info.pops == kVar || info.pushes == kVar) {
       reason = "ip " + std::to_string(ip) + ": " + std::string(info.name) + " has a variable stack effect";
       return false;
     }
     // Dup on an empty stack pushes Undef, Pop on one does nothing: both read the stack
     // below the unit, so count them as real pops.
-    if (d < info.pops) {
+    if (d < pops) {
       reason = "ip " + std::to_string(ip) + ": " + std::string(info.name) +
                " would pop below the stack depth at the loop's entry";
       return false;
     }
-    d += info.pushes - info.pops;
+    d += pushes - pops;
     site.max_depth = std::max<uint32_t>(site.max_depth, static_cast<uint32_t>(d));
     auto visit = [&](uint64_t next) {
       if (next < site.begin || next >= site.end) return;  // an exit
@@ -98,9 +103,19 @@ void append_bytes(std::string& out, const T& v) {
 
 // Everything that decides a unit's code: tier, range, entry, the ops (jump targets are
 // absolute, so the position is part of the code), the constants they load, entry kinds.
-std::string unit_key(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tier,
+// The lowerings a unit's code calls: ids, kinds, functions.
+void append_lowerings(std::string& key, const Lowerings& lowered) {
+  for (size_t k = 0; k < lowered.list.size(); ++k) {
+    append_bytes(key, lowered.list[k]);  // `symbol` is unset here: the name follows
+    key += lowered.symbols[k];
+    key.push_back('\0');
+  }
+}
+
+std::string unit_key(const Chunk& chunk, const Lowerings& lowered, const VmSite& site, jit_abi::VmTier tier,
                      const std::vector<uint8_t>& slot_tags) {
   std::string key;
+  append_lowerings(key, lowered);
   key.reserve(32 + (site.end - site.begin) * sizeof(Op) + slot_tags.size());
   append_bytes(key, static_cast<uint32_t>(tier));
   append_bytes(key, site.begin);
@@ -142,10 +157,12 @@ uint32_t chunk_slot_count(const Chunk& chunk) {
   return n;
 }
 
-std::string fn_key(const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags) {
+std::string fn_key(const Chunk& chunk, const Lowerings& lowered, uint64_t entry,
+                   const std::vector<uint8_t>& arg_tags) {
   const std::vector<jit_abi::AbiOp> ops = ops_with_callees(chunk);
   std::string key;
   append_bytes(key, static_cast<uint32_t>(jit_abi::kUnitFn));  // unlike every VmTier value
+  append_lowerings(key, lowered);
   append_bytes(key, entry);
   key.append(reinterpret_cast<const char*>(ops.data()), ops.size() * sizeof(jit_abi::AbiOp));
   for (const jit_abi::AbiConst& k : abi_constants(chunk)) append_bytes(key, k);
@@ -175,24 +192,62 @@ bool vm_unit_op(OpCode code) {
   return in_block_set(code) && code != OpCode::PushFrame && code != OpCode::PopFrame;
 }
 
-std::optional<VmSite> chunk_site(const Chunk& chunk, std::string& reason) {
+bool vm_unit_op(const Op& op, const Lowerings& lowered) {
+  return vm_unit_op(op.code()) ||
+         (op.code() == OpCode::Extended && lowered.find(static_cast<uint16_t>(op.raw_operand(0))) != nullptr);
+}
+
+const jit_abi::AbiLowering* Lowerings::find(uint16_t ext_id) const {
+  for (const jit_abi::AbiLowering& l : list) {
+    if (l.ext_id == ext_id) return &l;
+  }
+  return nullptr;
+}
+
+Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::shared_ptr<const JitExtension>>& extensions) {
+  Lowerings out;
+  if (extensions.empty()) return out;
+  for (const Op& op : chunk.ops) {
+    if (op.code() != OpCode::Extended) continue;
+    const auto id = static_cast<uint16_t>(op.raw_operand(0));
+    if (out.find(id) != nullptr) continue;
+    for (const std::shared_ptr<const JitExtension>& ext : extensions) {
+      std::optional<JitLowering> l = ext ? ext->lower(id) : std::nullopt;
+      if (!l) continue;
+      if (l->address != nullptr && l->args.size() <= jit_abi::kMaxLoweringArgs) {
+        jit_abi::AbiLowering a{};
+        a.ext_id = id;
+        a.num_args = static_cast<uint8_t>(l->args.size());
+        for (size_t k = 0; k < l->args.size(); ++k) a.args[k] = static_cast<uint8_t>(l->args[k]);
+        a.result = l->result ? static_cast<uint8_t>(*l->result) : jit_abi::kTagUnused;
+        a.address = reinterpret_cast<uint64_t>(l->address);
+        out.list.push_back(a);
+        out.symbols.push_back(l->symbol);
+      }
+      break;  // the first extension that lowers an id decides
+    }
+  }
+  return out;
+}
+
+std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, std::string& reason) {
   VmSite site;
-  site.end = first_unadmitted(chunk, 0);
+  site.end = first_unadmitted(chunk, lowered, 0);
   if (site.end < kMinChunkSiteOps) {
     reason = site.end == chunk.ops.size() ? "chunk too short for a unit"
                                           : "the chunk starts with ops no unit can contain";
     return std::nullopt;
   }
   describe(chunk, site);
-  if (!stays_above_entry_depth(chunk, site, reason)) return std::nullopt;
+  if (!stays_above_entry_depth(chunk, lowered, site, reason)) return std::nullopt;
   return site;
 }
 
-std::optional<VmSite> loop_site(const Chunk& chunk, uint64_t header, uint64_t from,
+std::optional<VmSite> loop_site(const Chunk& chunk, const Lowerings& lowered, uint64_t header, uint64_t from,
                                 std::string& reason) {
   VmSite site;
   site.begin = site.entry = header;
-  site.end = first_unadmitted(chunk, header);
+  site.end = first_unadmitted(chunk, lowered, header);
   if (from >= site.end) {
     const uint64_t bad = site.end;
     reason = "loop at ip " + std::to_string(header) + " contains " +
@@ -201,23 +256,25 @@ std::optional<VmSite> loop_site(const Chunk& chunk, uint64_t header, uint64_t fr
     return std::nullopt;
   }
   describe(chunk, site);
-  if (!stays_above_entry_depth(chunk, site, reason)) return std::nullopt;
+  if (!stays_above_entry_depth(chunk, lowered, site, reason)) return std::nullopt;
   return site;
 }
 
-std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tier,
-                                     const std::vector<uint8_t>& slot_tags, bool* created) {
-  return find_in_table(unit_key(chunk, site, tier, slot_tags), tier, created);
+std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const Lowerings& lowered, const VmSite& site,
+                                     jit_abi::VmTier tier, const std::vector<uint8_t>& slot_tags, bool* created) {
+  return find_in_table(unit_key(chunk, lowered, site, tier, slot_tags), tier, created);
 }
 
-std::shared_ptr<VmUnit> find_fn_unit(const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
-                                     bool* created) {
-  return find_in_table(fn_key(chunk, entry, arg_tags), jit_abi::kVmTierBlock, created);
+std::shared_ptr<VmUnit> find_fn_unit(const Chunk& chunk, const Lowerings& lowered, uint64_t entry,
+                                     const std::vector<uint8_t>& arg_tags, bool* created) {
+  return find_in_table(fn_key(chunk, lowered, entry, arg_tags), jit_abi::kVmTierBlock, created);
 }
 
-void compile_fn_unit(VmUnit& unit, const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
-                     bool sync) {
+void compile_fn_unit(VmUnit& unit, const Chunk& chunk, const Lowerings& lowered, uint64_t entry,
+                     const std::vector<uint8_t>& arg_tags, bool sync) {
   auto req = std::make_shared<OwnedRequest>();
+  req->lowerings = lowered.list;
+  req->lowering_symbols = lowered.symbols;
   req->ops = ops_with_callees(chunk);
   req->consts = abi_constants(chunk);
   req->entry_stack_tags = arg_tags;
@@ -237,9 +294,11 @@ void compile_fn_unit(VmUnit& unit, const Chunk& chunk, uint64_t entry, const std
   if (sync) Engine::get().wait_idle();
 }
 
-void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const VmSite& site,
+void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const Lowerings& lowered, const VmSite& site,
                      const std::vector<uint8_t>& slot_tags, bool sync) {
   auto req = std::make_shared<OwnedRequest>();
+  req->lowerings = lowered.list;
+  req->lowering_symbols = lowered.symbols;
   req->ops.resize(chunk.ops.size());
   std::memcpy(req->ops.data(), chunk.ops.data(), chunk.ops.size() * sizeof(Op));
   req->consts = abi_constants(chunk);

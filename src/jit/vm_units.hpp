@@ -14,9 +14,23 @@
 
 namespace fusevm::jit {
 
+/// The chunk's Extended ops native code runs itself (JitExtension::lower), as the plugin
+/// takes them. Every unit of the chunk carries the whole table.
+struct Lowerings {
+  std::vector<jit_abi::AbiLowering> list;  ///< `symbol` unset: see symbols
+  std::vector<std::string> symbols;        ///< one per entry of `list`
+  /// The lowering of Extended id `ext_id`, or null.
+  const jit_abi::AbiLowering* find(uint16_t ext_id) const;
+};
+/// Asks `extensions`, in order, to lower each Extended id the chunk uses; lowerings that
+/// break JitLowering's rules (no address, more than kMaxLoweringArgs operands) are
+/// dropped, and those ops stay in the interpreter.
+Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::shared_ptr<const JitExtension>>& extensions);
+
 /// Ops a VM unit may contain: the block tier's set without the frame ops (a unit works
-/// on one frame). Anything else ends a site.
+/// on one frame), and the lowered Extended ops. Anything else ends a site.
 bool vm_unit_op(OpCode code);
+bool vm_unit_op(const Op& op, const Lowerings& lowered);
 
 /// The code one unit covers: ops [begin, end) of the main stream, entered at `entry`,
 /// and the slots it names.
@@ -35,11 +49,11 @@ struct VmSite {
 
 /// The whole-chunk site for run(): [0, e) with e the first op a unit cannot contain.
 /// nullopt (with `reason`) when that prefix is too short to be worth a unit.
-std::optional<VmSite> chunk_site(const Chunk& chunk, std::string& reason);
+std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, std::string& reason);
 /// The site of the loop whose backward jump at `from` goes to `header`: [header, e) with
 /// e the first op a unit cannot contain. nullopt (with `reason`) when the backward jump
 /// is not inside it, or when a path could pop below the stack depth at the header.
-std::optional<VmSite> loop_site(const Chunk& chunk, uint64_t header, uint64_t from,
+std::optional<VmSite> loop_site(const Chunk& chunk, const Lowerings& lowered, uint64_t header, uint64_t from,
                                 std::string& reason);
 
 /// One compiled (or compiling) unit, shared by every VM whose site has the same code,
@@ -57,20 +71,20 @@ struct VmUnit {
 /// The process-wide unit for (site code, tier, entry kinds). With `created` non-null a
 /// missing unit is added and *created tells whether it is new (its compile not yet
 /// requested); with null, a missing unit gives nullptr.
-std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const VmSite& site, jit_abi::VmTier tier,
-                                     const std::vector<uint8_t>& slot_tags, bool* created);
+std::shared_ptr<VmUnit> find_vm_unit(const Chunk& chunk, const Lowerings& lowered, const VmSite& site,
+                                     jit_abi::VmTier tier, const std::vector<uint8_t>& slot_tags, bool* created);
 /// Start compiling `unit` (asynchronously, or on the compile thread while the caller
 /// waits when `sync`).
-void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const VmSite& site,
+void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const Lowerings& lowered, const VmSite& site,
                      const std::vector<uint8_t>& slot_tags, bool sync);
 /// The process-wide compiled function (kUnitFn) for the sub at `entry` called with
 /// arguments tagged `arg_tags`; `created` as for find_vm_unit. Its code depends on the
 /// whole chunk (the subs it calls compile with it).
-std::shared_ptr<VmUnit> find_fn_unit(const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
-                                     bool* created);
+std::shared_ptr<VmUnit> find_fn_unit(const Chunk& chunk, const Lowerings& lowered, uint64_t entry,
+                                     const std::vector<uint8_t>& arg_tags, bool* created);
 /// Start compiling the function `unit` (see compile_vm_unit).
-void compile_fn_unit(VmUnit& unit, const Chunk& chunk, uint64_t entry, const std::vector<uint8_t>& arg_tags,
-                     bool sync);
+void compile_fn_unit(VmUnit& unit, const Chunk& chunk, const Lowerings& lowered, uint64_t entry,
+                     const std::vector<uint8_t>& arg_tags, bool sync);
 /// Forget every VM unit (JitCompiler::reset; no VM may hold one).
 void clear_vm_units();
 

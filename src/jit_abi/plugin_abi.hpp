@@ -175,6 +175,23 @@ struct FnFrame {
   uint32_t pad;
 };
 
+/// Most operands a lowered extension op's C function takes (after the op's operand).
+inline constexpr uint32_t kMaxLoweringArgs = 6;
+
+/// An `Extended` op native code runs by calling a C function (fusevm::JitLowering):
+/// `R f(int64_t arg, A0, A1, ...)` with Int int64_t, Float double, Bool bool. Code that
+/// calls one bakes its address in, so the core keeps such units out of the object cache.
+struct AbiLowering {
+  uint16_t ext_id;
+  uint8_t num_args;                 ///< operands popped, at most kMaxLoweringArgs
+  uint8_t result;                   ///< AbiTag (Bool, Int, Float) pushed, or kTagUnused
+  uint8_t args[kMaxLoweringArgs];   ///< operand AbiTags, bottom first
+  uint8_t pad[6];
+  const char* symbol;               ///< the function's name
+  uint64_t address;                 ///< the function
+};
+static_assert(sizeof(AbiLowering) == 32);
+
 /// Flags of a UnitRequest.
 enum UnitFlags : uint32_t {
   kDumpIr = 1u << 0,    ///< put the optimised LLVM IR in UnitResult::dump
@@ -204,6 +221,9 @@ struct UnitRequest {
   uint64_t entry_ip;          ///< where native code starts, in [range_begin, range_end)
   const uint8_t* slot_tags;   ///< num_slots entries: AbiTag at entry, or kTagUnused
   const uint8_t* entry_stack_tags;  ///< entry_depth AbiTags
+  /// kUnitVm and kUnitFn: the Extended ids native code runs itself (no two alike).
+  const AbiLowering* lowerings;
+  uint32_t num_lowerings;
 };
 
 /// A compile job's outcome.

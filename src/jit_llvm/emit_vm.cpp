@@ -665,9 +665,42 @@ class VmBuilder {
         slot(op.small[0]) = {sum, Kind::Int};
         return nullptr;
       }
+      case OpCode::Extended:
+        call_lowering(*lowering_of(req_, op.small[0]), op.small[1], stack);
+        return nullptr;
       default:
         return nullptr;  // step_kinds made every other op an exit
     }
+  }
+
+  // A lowered Extended op: `R f(int64_t arg, operands...)` at its address (baked in, which
+  // is why such units never go to the object cache). C's bool travels as a zero-extended
+  // byte. step_kinds checked the operand kinds.
+  void call_lowering(const jit_abi::AbiLowering& l, uint8_t arg, std::vector<Val>& stack) {
+    auto c_type = [&](uint8_t tag) -> llvm::Type* {
+      return tag == jit_abi::kTagBool ? i8_ : tag == jit_abi::kTagInt ? i64_ : f64_;
+    };
+    std::vector<llvm::Type*> params{i64_};
+    std::vector<llvm::Value*> args{b_.getInt64(arg)};
+    const size_t depth = stack.size();
+    for (size_t k = 0; k < l.num_args; ++k) {
+      const Val& v = stack[depth - l.num_args + k];
+      params.push_back(c_type(l.args[k]));
+      args.push_back(v.k == Kind::Bool ? b_.CreateZExt(v.v, i8_) : v.v);
+    }
+    const bool has_result = l.result != jit_abi::kTagUnused;
+    llvm::Type* ret = has_result ? c_type(l.result) : b_.getVoidTy();
+    llvm::FunctionType* type = llvm::FunctionType::get(ret, params, false);
+    llvm::Value* callee = b_.CreateIntToPtr(b_.getInt64(l.address), ptr_, l.symbol);
+    llvm::CallInst* call = b_.CreateCall(type, callee, args);
+    for (size_t k = 0; k < l.num_args; ++k) {
+      if (l.args[k] == jit_abi::kTagBool) call->addParamAttr(static_cast<unsigned>(k + 1), llvm::Attribute::ZExt);
+    }
+    if (l.result == jit_abi::kTagBool) call->addRetAttr(llvm::Attribute::ZExt);
+    stack.resize(depth - l.num_args);
+    if (!has_result) return;
+    const Kind k = static_cast<Kind>(l.result);
+    stack.push_back(k == Kind::Bool ? Val{b_.CreateICmpNE(call, b_.getInt8(0)), k} : Val{call, k});
   }
 
   bool emit_blocks() {

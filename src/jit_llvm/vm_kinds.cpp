@@ -248,6 +248,17 @@ KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_
       r.callee = v;
       break;
     }
+    case OpCode::Extended: {
+      // Lowered to a C function: natively only with exactly the operand kinds it takes.
+      const jit_abi::AbiLowering* l = lowering_of(req, op.small[0]);
+      if (l == nullptr || underflows(l->num_args)) return exit_here(jit_abi::kExitLeft);
+      for (size_t k = 0; k < l->num_args; ++k) {
+        if (stack[depth - l->num_args + k] != static_cast<Kind>(l->args[k])) return exit_here(jit_abi::kExitLeft);
+      }
+      stack.resize(depth - l->num_args);
+      if (l->result != jit_abi::kTagUnused) stack.push_back(static_cast<Kind>(l->result));
+      break;
+    }
     case OpCode::Return: case OpCode::ReturnValue: {
       const bool with_value = static_cast<OpCode>(op.code) == OpCode::ReturnValue;
       if (plan.fns == nullptr || (with_value && underflows(1))) return exit_here(jit_abi::kExitLeft);
@@ -272,6 +283,13 @@ KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_
       return exit_here(jit_abi::kExitLeft);
   }
   return r;
+}
+
+const jit_abi::AbiLowering* lowering_of(const jit_abi::UnitRequest& req, uint16_t ext_id) {
+  for (uint32_t k = 0; k < req.num_lowerings; ++k) {
+    if (req.lowerings[k].ext_id == ext_id) return &req.lowerings[k];
+  }
+  return nullptr;
 }
 
 int32_t FnPlan::find_or_add(uint64_t entry, const std::vector<Kind>& args) {
@@ -307,6 +325,25 @@ bool check_entry(const jit_abi::UnitRequest& req, std::vector<Kind>& entry_stack
   if (req.num_slots > kMaxSlots) {
     reason = format("num_slots %u exceeds %u (slot operands are 16-bit)", req.num_slots, kMaxSlots);
     return false;
+  }
+  if (req.num_lowerings != 0 && req.lowerings == nullptr) {
+    reason = format("num_lowerings is %u but lowerings is missing", req.num_lowerings);
+    return false;
+  }
+  auto lowered_kind = [](uint8_t tag) {
+    return tag == jit_abi::kTagBool || tag == jit_abi::kTagInt || tag == jit_abi::kTagFloat;
+  };
+  for (uint32_t k = 0; k < req.num_lowerings; ++k) {
+    const jit_abi::AbiLowering& l = req.lowerings[k];
+    bool ok = l.address != 0 && l.num_args <= jit_abi::kMaxLoweringArgs &&
+              (l.result == jit_abi::kTagUnused || lowered_kind(l.result)) && lowering_of(req, l.ext_id) == &l;
+    for (uint32_t a = 0; ok && a < l.num_args; ++a) ok = lowered_kind(l.args[a]);
+    if (!ok) {
+      reason = format("lowering %u (extension id %u) is malformed: it needs an address, at most %u operands "
+                      "and Bool/Int/Float kinds, and its id once",
+                      k, static_cast<unsigned>(l.ext_id), jit_abi::kMaxLoweringArgs);
+      return false;
+    }
   }
   entry_stack.clear();
   for (uint32_t k = 0; k < req.entry_depth; ++k) {

@@ -127,6 +127,9 @@ bool plan_vm_unit(const jit_abi::UnitRequest& request, VmPlan& plan, std::string
 KindStep step_kinds(const jit_abi::UnitRequest& request, const VmPlan& plan, uint64_t ip,
                     KindState& state);
 
+/// The request's lowering of Extended id `ext_id`, or null.
+const jit_abi::AbiLowering* lowering_of(const jit_abi::UnitRequest& request, uint16_t ext_id);
+
 /// Name of a kind ("Int", ...).
 const char* kind_name(Kind k);
 

@@ -234,16 +234,20 @@ VMResult VM::run() {
   return r;
 }
 
-void VM::enable_jit(JitTiers tiers) {
-  JitOptions options;
-  options.tiers = tiers;
+JitOptions with_jit_environment(JitOptions options) {
   auto env_on = [](const char* name) {
     const char* v = std::getenv(name);
     return v != nullptr && std::string_view(v) == "1";
   };
-  options.sync = env_on("FUSEVM_JIT_SYNC");
-  options.strict = env_on("FUSEVM_JIT_STRICT");
-  enable_jit(options);
+  if (env_on("FUSEVM_JIT_SYNC")) options.sync = true;
+  if (env_on("FUSEVM_JIT_STRICT")) options.strict = true;
+  return options;
+}
+
+void VM::enable_jit(JitTiers tiers) {
+  JitOptions options;
+  options.tiers = tiers;
+  enable_jit(with_jit_environment(options));
 }
 
 void VM::enable_jit(const JitOptions& options) {

@@ -48,6 +48,31 @@ main:
 )" + main;
 }
 
+// down(n) = n + down(n - 1), down(0) = 0: one value stays under each recursive call; `main`
+// is appended.
+std::string sum_down_program(const std::string& main) {
+  return R"(
+  Jump main
+.sub down
+  SetSlot 0
+  GetSlot 0
+  LoadInt 0
+  NumEq
+  JumpIfFalse deeper
+  LoadInt 0
+  ReturnValue
+deeper:
+  GetSlot 0
+  GetSlot 0
+  LoadInt 1
+  Sub
+  Call @down, 1
+  Add
+  ReturnValue
+main:
+)" + main;
+}
+
 uint64_t block_entries() { return JitCompiler::stats().block.entered; }
 
 TEST_F(JitFn, recursive_fib_runs_natively_and_matches) {
@@ -113,28 +138,7 @@ main:
 TEST_F(JitFn, the_call_depth_limit_inside_native_recursion_fails_as_interpreted) {
   RunSetup s = sync_strict(JitTiers::Block, 1);
   s.limits.max_call_depth = 40;
-  expect_same_as_interpreted(R"(
-  Jump main
-.sub down
-  SetSlot 0
-  GetSlot 0
-  LoadInt 0
-  NumEq
-  JumpIfFalse deeper
-  LoadInt 0
-  ReturnValue
-deeper:
-  GetSlot 0
-  GetSlot 0
-  LoadInt 1
-  Sub
-  Call @down, 1
-  Add
-  ReturnValue
-main:
-  LoadInt 100
-  Call @down, 1
-)", s);
+  expect_same_as_interpreted(sum_down_program("  LoadInt 100\n  Call @down, 1\n"), s);
 }
 
 // The value stack limit: each native level keeps one value below its call, so the
@@ -142,56 +146,14 @@ main:
 TEST_F(JitFn, the_value_stack_limit_inside_native_recursion_fails_as_interpreted) {
   RunSetup s = sync_strict(JitTiers::Block, 1);
   s.limits.max_stack = 57;
-  expect_same_as_interpreted(R"(
-  Jump main
-.sub down
-  SetSlot 0
-  GetSlot 0
-  LoadInt 0
-  NumEq
-  JumpIfFalse deeper
-  LoadInt 0
-  ReturnValue
-deeper:
-  GetSlot 0
-  GetSlot 0
-  LoadInt 1
-  Sub
-  Call @down, 1
-  Add
-  ReturnValue
-main:
-  LoadInt 100
-  Call @down, 1
-)", s);
+  expect_same_as_interpreted(sum_down_program("  LoadInt 100\n  Call @down, 1\n"), s);
 }
 
 // Recursion deeper than the cap on native frames per entry: the interpreter takes the
 // Call at the cap and enters native code again below it; the sum is the same.
 TEST_F(JitFn, recursion_deeper_than_the_native_cap_continues_and_matches) {
-  expect_same_as_interpreted(R"(
-  Jump main
-.sub sum
-  SetSlot 0
-  GetSlot 0
-  LoadInt 0
-  NumEq
-  JumpIfFalse deeper
-  LoadInt 0
-  ReturnValue
-deeper:
-  GetSlot 0
-  GetSlot 0
-  LoadInt 1
-  Sub
-  Call @sum, 1
-  Add
-  ReturnValue
-main:
-  LoadInt 5000
-  Call @sum, 1
-  SetSlot 0
-)", sync_strict(JitTiers::Block, 1));
+  expect_same_as_interpreted(sum_down_program("  LoadInt 5000\n  Call @down, 1\n  SetSlot 0\n"),
+                             sync_strict(JitTiers::Block, 1));
 }
 
 // Division by zero at depth 5 (the interpreter's Undef), and a Print at depth 3: native

@@ -71,6 +71,7 @@ struct RunSetup {
   /// Before run k (k >= 1), enable_jit(retier[k % size]) instead of keeping the options.
   std::vector<JitOptions> retier;
   bool move_between_runs = false;  ///< the VM is moved into a new object before each later run
+  ExtensionHandler extension;      ///< the VM's handler of Extended ops (none when empty)
 };
 
 /// Everything observable after the runs (each run's result and output, the final state).
@@ -132,6 +133,7 @@ inline Observed observe(const Chunk& chunk, const RunSetup& setup) {
   owner->set_output([&out](std::string_view b) { out.append(b); });
   owner->set_limits(setup.limits);
   if (setup.host) owner->set_shell_host(setup.host());
+  if (setup.extension) owner->set_extension_handler(setup.extension);
   if (setup.jit) owner->enable_jit(*setup.jit);
   {
     Watchdog dog(owner.get(), setup.watchdog_ms);

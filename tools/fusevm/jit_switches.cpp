@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
 
 namespace fusevm::tool {
 
@@ -41,12 +40,7 @@ std::optional<JitTiers> parse_jit_tiers(const std::string& text, std::string& er
 
 JitSwitches jit_switches_from_env(std::string& error) {
   JitSwitches s;
-  auto is_one = [](const char* name) {
-    const char* v = std::getenv(name);
-    return v != nullptr && std::string_view(v) == "1";
-  };
-  s.options.sync = is_one("FUSEVM_JIT_SYNC");
-  s.options.strict = is_one("FUSEVM_JIT_STRICT");
+  s.options = with_jit_environment(s.options);
   if (const char* v = std::getenv("FUSEVM_JIT")) {
     std::string why;
     if (std::optional<JitTiers> t = parse_jit_tiers(v, why)) {
