@@ -195,18 +195,22 @@ class VmBuilder {
 
   // -- Blocks, edges and exits -----------------------------------------------------------
 
+  // One block per version of each block start, consecutive in leaders_.
   void make_leader_blocks() {
     leader_of_.assign(static_cast<size_t>(plan_.end - plan_.begin), -1);
     for (uint64_t ip = plan_.begin; ip < plan_.end; ++ip) {
       if (!plan_.is_leader(ip)) continue;
-      Leader l;
-      l.block = llvm::BasicBlock::Create(ctx_, format("op%llu", static_cast<unsigned long long>(ip)), f_);
-      llvm::IRBuilder<> b(l.block);
-      const KindState& ks = plan_.at(ip);
-      for (Kind k : ks.slots) l.phis.slots.push_back(make_phi(b, k));
-      for (Kind k : ks.stack) l.phis.stack.push_back(make_phi(b, k));
       leader_of_[ip - plan_.begin] = static_cast<int32_t>(leaders_.size());
-      leaders_.push_back(std::move(l));
+      const std::vector<KindState>& versions = plan_.at(ip);
+      for (size_t v = 0; v < versions.size(); ++v) {
+        Leader l;
+        l.block = llvm::BasicBlock::Create(
+            ctx_, format("op%llu.v%zu", static_cast<unsigned long long>(ip), v), f_);
+        llvm::IRBuilder<> b(l.block);
+        for (Kind k : versions[v].slots) l.phis.slots.push_back(make_phi(b, k));
+        for (Kind k : versions[v].stack) l.phis.stack.push_back(make_phi(b, k));
+        leaders_.push_back(std::move(l));
+      }
     }
   }
 
@@ -219,7 +223,9 @@ class VmBuilder {
     }
   }
 
-  Leader& leader(uint64_t ip) { return leaders_[static_cast<size_t>(leader_of_[ip - plan_.begin])]; }
+  Leader& leader(uint64_t ip, int32_t version) {
+    return leaders_[static_cast<size_t>(leader_of_[ip - plan_.begin] + version)];
+  }
 
   static void add_incoming(const ValState& to, const ValState& from, llvm::BasicBlock* pred) {
     auto add = [pred](const std::vector<Val>& phis, const std::vector<Val>& values) {
@@ -236,10 +242,11 @@ class VmBuilder {
   // The block that control moving from the current block to `target` with `s` branches
   // to. A `taken` jump (forward or backward) polls, as the interpreter does at every taken
   // jump, so a pending interrupt stops native code at the same op; falling through does
-  // not. Kinds that differ from the target's, and targets outside the range, leave the
-  // unit (kExitLeft, the interpreter continues at the target).
+  // not. Kinds none of the target's versions has, and targets outside the range, leave
+  // the unit (kExitLeft, the interpreter continues at the target).
   llvm::BasicBlock* edge_to(uint64_t target, bool taken, const ValState& s) {
-    Leader* to = plan_.accepts(target, kinds_of(s)) ? &leader(target) : nullptr;
+    const int32_t version = plan_.version_of(target, kinds_of(s));
+    Leader* to = version >= 0 ? &leader(target, version) : nullptr;
     llvm::BasicBlock* dest = to != nullptr ? to->block : make_exit(jit_abi::kExitLeft, target, s);
     if (!taken) {
       if (to != nullptr) add_incoming(to->phis, s, b_.GetInsertBlock());
@@ -705,17 +712,20 @@ class VmBuilder {
 
   bool emit_blocks() {
     for (uint64_t ip = plan_.begin; ip < plan_.end; ++ip) {
-      if (plan_.is_leader(ip) && !emit_block(ip)) return false;
+      for (size_t v = 0; v < plan_.at(ip).size(); ++v) {
+        if (!emit_block(ip, static_cast<int32_t>(v))) return false;
+      }
     }
     return true;
   }
 
-  // One basic block from leader `start`: ops until a branch, an exit or the next block start.
-  bool emit_block(uint64_t start) {
-    Leader& l = leader(start);
+  // One basic block from version `version` of leader `start`: ops until a branch, an exit
+  // or the next block start.
+  bool emit_block(uint64_t start, int32_t version) {
+    Leader& l = leader(start, version);
     b_.SetInsertPoint(l.block);
     ValState s = l.phis;
-    KindState kinds = plan_.at(start);
+    KindState kinds = plan_.at(start)[static_cast<size_t>(version)];
     for (uint64_t ip = start;;) {
       const KindStep step = step_kinds(req_, plan_, ip, kinds);
       if (step.exits) {

@@ -440,23 +440,28 @@ bool plan_range(const jit_abi::UnitRequest& req, uint64_t begin, uint64_t end, u
       plan.block_start[ip + 1 - plan.begin] = 1;
     }
   }
-  plan.before.assign(n, std::nullopt);
-  // Lowest ip first: deterministic, and forward paths are seen before the edges that
-  // loop back over them, so a loop header takes its kinds from the loop's entry.
-  std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> work;
+  plan.versions.assign(n, {});
+  // Lowest ip first (then oldest version): deterministic, and forward paths are seen
+  // before the edges that loop back over them, so a loop header's first version has the
+  // kinds of the loop's entry.
+  using Item = std::pair<uint64_t, size_t>;  // block start, version
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> work;
   auto arrive = [&](uint64_t target, const KindState& state) {
-    if (!plan.in_range(target)) return;  // an exit edge
-    std::optional<KindState>& fixed = plan.before[target - plan.begin];
-    if (!fixed) {  // a later edge with other kinds or depth will be an exit edge
-      fixed = state;
-      work.push(target);
+    if (!plan.in_range(target) || plan.version_of(target, state) >= 0) return;  // an exit, or known
+    std::vector<KindState>& v = plan.versions[target - plan.begin];
+    // Versions differ in kinds only: every path reaches an op with one stack depth (the
+    // core's max_stack guard relies on it), so another depth is an exit edge, as is a
+    // state beyond kMaxBlockVersions.
+    if (v.empty() || (v.size() < kMaxBlockVersions && v[0].stack.size() == state.stack.size())) {
+      v.push_back(state);
+      work.push({target, v.size() - 1});
     }
   };
   arrive(entry_ip, plan.entry);
   while (!work.empty()) {
-    const uint64_t start = work.top();
+    const auto [start, version] = work.top();
     work.pop();
-    KindState state = *plan.before[start - plan.begin];
+    KindState state = plan.versions[start - plan.begin][version];
     for (uint64_t ip = start;; ++ip) {
       const KindStep step = step_kinds(req, plan, ip, state);
       if (step.exits) break;

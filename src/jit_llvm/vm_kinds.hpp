@@ -13,6 +13,10 @@
 
 namespace fusevm::jit_llvm {
 
+/// Kind states one block start may be compiled for; an edge bringing yet another leaves
+/// the unit there.
+inline constexpr size_t kMaxBlockVersions = 3;
+
 /// The static kind of a value inside a kUnitVm. The numbers are the AbiTags.
 enum class Kind : uint8_t { Undef = 0, Bool = 1, Int = 2, Float = 3 };
 
@@ -66,23 +70,31 @@ struct VmPlan {
   /// target and the op after a conditional branch (index ip - begin). Any other op has
   /// one possible predecessor, the op before it, and shares its block.
   std::vector<uint8_t> block_start;
-  /// Kinds before each reached block start (index ip - begin), fixed by the first edge that
-  /// reached it; empty elsewhere.
-  std::vector<std::optional<KindState>> before;
+  /// The versions of each reached block start (index ip - begin): the kinds of the first
+  /// kMaxBlockVersions different states of one stack depth that edges brought to it, in
+  /// the order they came, each compiled as its own block (an outer loop's header first
+  /// reached with the inner counter still Undef, then always with an Int, gets two);
+  /// empty elsewhere.
+  std::vector<std::vector<KindState>> versions;
 
   /// True if `ip` lies in the unit's range.
   bool in_range(uint64_t ip) const { return ip >= begin && ip < end; }
   /// True if `ip` is a block start that some path from the entry reaches.
-  bool is_leader(uint64_t ip) const { return in_range(ip) && before[ip - begin].has_value(); }
+  bool is_leader(uint64_t ip) const { return in_range(ip) && !versions[ip - begin].empty(); }
   /// True if `ip` starts a block (reached or not).
   bool starts_block(uint64_t ip) const { return in_range(ip) && block_start[ip - begin] != 0; }
-  /// The fixed kinds before block start `ip` (precondition: is_leader(ip)).
-  const KindState& at(uint64_t ip) const { return *before[ip - begin]; }
-  /// True if an edge carrying `state` to `target` continues natively; otherwise it is an
+  /// The versions of block start `ip` (empty when unreached).
+  const std::vector<KindState>& at(uint64_t ip) const { return versions[ip - begin]; }
+  /// The version of `target` an edge carrying `state` continues in natively, or -1 for an
   /// exit edge (kExitLeft, resume_ip = target). Precondition: `target` is out of range or
   /// a block start.
-  bool accepts(uint64_t target, const KindState& state) const {
-    return is_leader(target) && at(target) == state;
+  int32_t version_of(uint64_t target, const KindState& state) const {
+    if (!in_range(target)) return -1;
+    const std::vector<KindState>& v = versions[target - begin];
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (v[k] == state) return static_cast<int32_t>(k);
+    }
+    return -1;
   }
   /// Where slot `s` sits in KindState::slots (precondition: an op of the range names it).
   size_t pos(uint16_t s) const { return static_cast<size_t>(slot_pos[s]); }

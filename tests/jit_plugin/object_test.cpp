@@ -97,6 +97,7 @@ const std::vector<Recipe>& recipes() {
   return table;
 }
 
+// The request points into `r` and `name`, which must outlive it (ASan caught a temporary).
 jit_abi::UnitRequest request_for(const Recipe& r, const std::string& name, uint32_t flags) {
   jit_abi::UnitRequest req{};
   req.kind = r.kind;
@@ -250,7 +251,8 @@ TEST(JitPluginObject, WantObjectReturnsARelocatableElfObject) {
 
 TEST(JitPluginObject, WithoutWantObjectNoObjectIsReturned) {
   Engine engine;
-  jit_abi::UnitRequest req = request_for(recipes()[0], "fusevm_lin_no_obj", 0);
+  const std::string name = "fusevm_lin_no_obj";  // outlives the request that points at it
+  jit_abi::UnitRequest req = request_for(recipes()[0], name, 0);
   jit_abi::UnitResult result;
   std::memset(&result, 0xA5, sizeof result);
   ASSERT_EQ(api().compile(engine.handle(), &req, &result), 1) << result.reason;
@@ -261,7 +263,8 @@ TEST(JitPluginObject, WithoutWantObjectNoObjectIsReturned) {
 TEST(JitPluginObject, FailedCompileReturnsNoObject) {
   Engine engine;
   Recipe bad{"bad", 99, {Op::LoadInt(1)}, {}, false, {}};
-  jit_abi::UnitRequest req = request_for(bad, "fusevm_bad_obj", jit_abi::kWantObject);
+  const std::string name = "fusevm_bad_obj";
+  jit_abi::UnitRequest req = request_for(bad, name, jit_abi::kWantObject);
   jit_abi::UnitResult result;
   std::memset(&result, 0xA5, sizeof result);
   ASSERT_EQ(api().compile(engine.handle(), &req, &result), 0);

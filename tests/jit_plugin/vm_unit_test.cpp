@@ -503,16 +503,18 @@ TEST_P(VmUnitTier, ASingleOpSelfLoopRunsToItsLimitAndPolls) {
   EXPECT_EQ(polled.resume_ip, 0u);
   EXPECT_TRUE(same_value(polled.slots[0], abi(Value::Int(-2))));
   EXPECT_TRUE(interpreter_passes_through(job, polled));
-  // Entered with a Float, the first lap makes it Int: the backedge leaves, and polls on
-  // the way out as the interpreter does after any taken jump.
+  // Entered with a Float, the first lap makes it Int: the backedge goes on in the
+  // header's Int version, to the limit, or polls there.
   job.slots = {Value::Float(-2.5)};
   const VmExitState changed = compile_run(job, /*poll=*/false);
   EXPECT_EQ(changed.reason, kExitLeft);
-  EXPECT_EQ(changed.resume_ip, 0u);
-  EXPECT_EQ(compile_run(job, /*poll=*/true).reason, kExitPoll);
-  EXPECT_EQ(changed.resume_ip, 0u);
-  EXPECT_TRUE(same_value(changed.slots[0], abi(Value::Int(-1))));  // to_int(-2.5) + 1
-  EXPECT_TRUE(interpreter_passes_through(job, changed));
+  EXPECT_EQ(changed.resume_ip, 1u);
+  EXPECT_TRUE(same_value(changed.slots[0], abi(Value::Int(1000))));
+  const VmExitState changed_polled = compile_run(job, /*poll=*/true);
+  EXPECT_EQ(changed_polled.reason, kExitPoll);
+  EXPECT_EQ(changed_polled.resume_ip, 0u);
+  EXPECT_TRUE(same_value(changed_polled.slots[0], abi(Value::Int(-1))));  // to_int(-2.5) + 1
+  EXPECT_TRUE(interpreter_passes_through(job, changed_polled));
 }
 
 // -- Merges of different kinds --------------------------------------------------------------
@@ -520,7 +522,7 @@ TEST_P(VmUnitTier, ASingleOpSelfLoopRunsToItsLimitAndPolls) {
 // if (slot0) slot1 = 1 else slot1 = 2.5; then slot1 * 2. The then-branch reaches the
 // join first (lowest ip first) and fixes slot1 as Int there; the else-branch's edge
 // carries a Float, so it leaves the unit at the join.
-TEST_P(VmUnitTier, AJoinReachedWithAnotherKindBecomesAnExit) {
+TEST_P(VmUnitTier, AJoinReachedWithAnotherKindGetsItsOwnVersion) {
   // 0 GetSlot 0; 1 JumpIfFalse 5; 2 LoadInt 1; 3 SetSlot 1; 4 Jump 7; 5 LoadFloat 2.5;
   // 6 SetSlot 1; 7 GetSlot 1; 8 LoadInt 2; 9 Mul; 10 SetSlot 1
   std::vector<Op> ops = {Op::GetSlot(0), Op::JumpIfFalse(5), Op::LoadInt(1), Op::SetSlot(1), Op::Jump(7),
@@ -533,33 +535,42 @@ TEST_P(VmUnitTier, AJoinReachedWithAnotherKindBecomesAnExit) {
   EXPECT_TRUE(same_value(then_exit.slots[1], abi(Value::Int(2))));
   EXPECT_TRUE(interpreter_passes_through(then_job, then_exit));
 
+  // The Float path reaches op 7 with other kinds: a second version of that block.
   VmJob else_job = job_of(ops, {Value::Bool(false), Value()}, GetParam());
   const VmExitState else_exit = compile_run(else_job);
   EXPECT_EQ(else_exit.reason, kExitLeft);
-  EXPECT_EQ(else_exit.resume_ip, 7u);
+  EXPECT_EQ(else_exit.resume_ip, 11u);
   EXPECT_EQ(else_exit.depth, 0u);
-  EXPECT_TRUE(same_value(else_exit.slots[1], abi(Value::Float(2.5))));
+  EXPECT_TRUE(same_value(else_exit.slots[1], abi(Value::Float(5.0))));
   EXPECT_TRUE(interpreter_passes_through(else_job, else_exit));
 }
 
-TEST_P(VmUnitTier, ALoopThatChangesASlotsKindExitsAtItsHeader) {
-  // 0 GetSlot 0; 1 LoadFloat 0.5; 2 Add; 3 SetSlot 0; 4 SlotIncLtIntJumpBack(1, 10, 0)
+TEST_P(VmUnitTier, ALoopThatChangesASlotsKindRunsOnInASecondVersion) {
+  // 0 GetSlot 0; 1 LoadFloat 0.5; 2 Add; 3 SetSlot 0; 4 SlotIncLtIntJumpBack(1, 10, 0):
+  // the first lap turns slot 0 from Int to Float, and the header's Float version loops.
   VmJob job = job_of({Op::GetSlot(0), Op::LoadFloat(0.5), Op::Add(), Op::SetSlot(0),
                       Op::SlotIncLtIntJumpBack(1, 10, 0)},
                      {Value::Int(0), Value::Int(0)}, GetParam());
+  const VmExitState done = compile_run(job);
+  EXPECT_EQ(done.reason, kExitLeft);
+  EXPECT_EQ(done.resume_ip, 5u);
+  EXPECT_TRUE(same_value(done.slots[0], abi(Value::Float(5.0))));
+  EXPECT_TRUE(same_value(done.slots[1], abi(Value::Int(10))));
+  EXPECT_TRUE(interpreter_passes_through(job, done));
+}
+
+TEST_P(VmUnitTier, AHeaderReachedWithMoreKindStatesThanVersionsExits) {
+  // Each lap rotates the kinds of slots 0..3 (Int, Float, Bool, Undef): the header sees
+  // four states, and the fourth, beyond kMaxBlockVersions (3), leaves after three laps.
+  VmJob job = job_of({Op::GetSlot(0), Op::GetSlot(1), Op::GetSlot(2), Op::GetSlot(3), Op::SetSlot(0),
+                      Op::SetSlot(3), Op::SetSlot(2), Op::SetSlot(1), Op::SlotIncLtIntJumpBack(4, 100, 0)},
+                     {Value::Int(1), Value::Float(2.5), Value::Bool(true), Value(), Value::Int(0)}, GetParam());
   const VmExitState exit = compile_run(job);
   EXPECT_EQ(exit.reason, kExitLeft);
   EXPECT_EQ(exit.resume_ip, 0u);
-  EXPECT_TRUE(same_value(exit.slots[0], abi(Value::Float(0.5))));
-  EXPECT_TRUE(same_value(exit.slots[1], abi(Value::Int(1))));
+  EXPECT_TRUE(same_value(exit.slots[4], abi(Value::Int(3))));
+  EXPECT_TRUE(same_value(exit.slots[0], abi(Value::Float(2.5))));
   EXPECT_TRUE(interpreter_passes_through(job, exit));
-  // Entered again with the kinds it left with, the loop runs to the end natively.
-  VmJob again = job;
-  again.slots = {Value::Float(0.5), Value::Int(1)};
-  const VmExitState done = compile_run(again);
-  EXPECT_EQ(done.resume_ip, 5u);
-  EXPECT_TRUE(same_value(done.slots[0], abi(Value::Float(5.0))));
-  EXPECT_TRUE(interpreter_passes_through(again, done));
 }
 
 TEST_P(VmUnitTier, ALoopThatGrowsTheStackExitsAtItsHeader) {
