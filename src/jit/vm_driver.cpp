@@ -193,24 +193,15 @@ class VmDriver final : public JitHook {
       s.next_counter = kAgainLater;
       return JitOutcome::Interpret;
     }
-    Spec* spec = nullptr;
-    for (Spec& candidate : s.specs) {
-      if (candidate.tags == tags) spec = &candidate;
-    }
-    if (spec == nullptr) {
-      if (s.specs.size() >= kMaxSpecs) {
-        Engine::get().count_fallback(stats_tier(tier), "more than 4 slot-kind specialisations of one site");
-        s.next_counter = kAgainLater;
-        return JitOutcome::Interpret;
-      }
-      bool created = false;
-      std::shared_ptr<VmUnit> unit =
-          jit::find_vm_unit(st.chunk, lowered_, site, tier, tags, may_compile ? &created : nullptr);
-      if (unit == nullptr) return JitOutcome::Interpret;  // not hot yet, and nobody compiled it
-      if (created) jit::compile_vm_unit(*unit, st.chunk, lowered_, site, tags, options_.sync);
-      s.specs.push_back(Spec{std::move(tags), std::move(unit)});
-      spec = &s.specs.back();
-    }
+    Spec* spec = spec_for(s.specs, tags, stats_tier(tier), "slot-kind specialisations of one site",
+                          s.next_counter, [&](const std::vector<uint8_t>& owned) {
+                            bool created = false;
+                            std::shared_ptr<VmUnit> unit = jit::find_vm_unit(st.chunk, lowered_, site, tier, owned,
+                                                                             may_compile ? &created : nullptr);
+                            if (created) jit::compile_vm_unit(*unit, st.chunk, lowered_, site, owned, options_.sync);
+                            return unit;  // null: not hot yet, and nobody compiled it
+                          });
+    if (spec == nullptr) return JitOutcome::Interpret;
     const jit::Compiled* ready = nullptr;
     if (const JitOutcome o = ready_unit(st, *spec, tier, site.entry, s.next_counter, ready); ready == nullptr) {
       return o;
@@ -223,6 +214,27 @@ class VmDriver final : public JitHook {
       return JitOutcome::Interpret;
     }
     return enter(st, site, result, tier);
+  }
+
+  // The spec of `specs` (a site's or a call's, at most kMaxSpecs) for entry kinds `tags`;
+  // a new one gets its unit from `unit_for(tags)`, which may give null (not hot yet).
+  // Null when there is none, after counting `what` as a fallback once the specs are full.
+  template <typename UnitFor>
+  Spec* spec_for(std::vector<Spec>& specs, std::span<const uint8_t> tags, Tier tier, const char* what,
+                 int32_t& next_counter, UnitFor unit_for) {
+    for (Spec& candidate : specs) {
+      if (std::equal(candidate.tags.begin(), candidate.tags.end(), tags.begin(), tags.end())) return &candidate;
+    }
+    if (specs.size() >= kMaxSpecs) {
+      Engine::get().count_fallback(tier, std::string("more than 4 ") + what);
+      next_counter = kAgainLater;
+      return nullptr;
+    }
+    std::vector<uint8_t> owned(tags.begin(), tags.end());
+    std::shared_ptr<VmUnit> unit = unit_for(owned);
+    if (unit == nullptr) return nullptr;
+    specs.push_back(Spec{std::move(owned), std::move(unit)});
+    return &specs.back();
   }
 
   // The compiled code of `spec`, in `ready`, once its compile has finished well. Else
@@ -269,24 +281,16 @@ class VmDriver final : public JitHook {
       }
       arg_tags[k] = tag;
     }
-    const std::span<const uint8_t> tags(arg_tags.data(), c.argc);
-    Spec* spec = nullptr;
-    for (Spec& candidate : c.specs) {
-      if (std::equal(candidate.tags.begin(), candidate.tags.end(), tags.begin(), tags.end())) spec = &candidate;
-    }
-    if (spec == nullptr) {
-      if (c.specs.size() >= kMaxSpecs) {
-        Engine::get().count_fallback(Tier::Block, "more than 4 argument-kind specialisations of one call");
-        c.next_counter = kAgainLater;
-        return JitOutcome::Interpret;
-      }
-      std::vector<uint8_t> owned(tags.begin(), tags.end());
-      bool created = false;
-      std::shared_ptr<VmUnit> unit = jit::find_fn_unit(st.chunk, lowered_, *c.entry, owned, &created);
-      if (created) jit::compile_fn_unit(*unit, st.chunk, lowered_, *c.entry, owned, options_.sync);
-      c.specs.push_back(Spec{std::move(owned), std::move(unit)});
-      spec = &c.specs.back();
-    }
+    Spec* spec = spec_for(c.specs, std::span<const uint8_t>(arg_tags.data(), c.argc), Tier::Block,
+                          "argument-kind specialisations of one call", c.next_counter,
+                          [&](const std::vector<uint8_t>& owned) {
+                            bool created = false;
+                            std::shared_ptr<VmUnit> unit =
+                                jit::find_fn_unit(st.chunk, lowered_, *c.entry, owned, &created);
+                            if (created) jit::compile_fn_unit(*unit, st.chunk, lowered_, *c.entry, owned, options_.sync);
+                            return unit;
+                          });
+    if (spec == nullptr) return JitOutcome::Interpret;
     if (spec->bails >= kBailsToGiveUp && spec->bails * 2 > spec->entries) {
       c.next_counter = kAgainLater;  // it mostly bails out: the interpreter does better
       return JitOutcome::Interpret;

@@ -44,6 +44,11 @@ static_assert(offsetof(FnRecord, ip) == 0 && offsetof(FnRecord, reason) == 8 && 
                   offsetof(FnRecord, depth) == 32 && sizeof(FnRecord) == 40,
               "emit_vm.cpp fills FnRecord by these offsets");
 
+// What a compiled function's version returns: the payload of its result and an FnExit.
+llvm::StructType* fn_result_type(llvm::LLVMContext& ctx) {
+  return llvm::StructType::get(ctx, {llvm::Type::getInt64Ty(ctx), llvm::Type::getInt32Ty(ctx)});
+}
+
 // Leading parameters of a compiled function's version: FnFrame*, the interpreter stack
 // height below its frame's region, its call depth (1 = called by the interpreter); the
 // arguments' payloads follow.
@@ -322,10 +327,8 @@ class VmBuilder {
     b.CreateRet(fn_result(b, b.getInt64(0), jit_abi::kFnBailed));
   }
 
-  llvm::StructType* fn_result_type() { return llvm::StructType::get(ctx_, {i64_, i32_}); }
-
   llvm::Value* fn_result(llvm::IRBuilder<>& b, llvm::Value* bits, uint32_t status) {
-    llvm::Value* r = llvm::UndefValue::get(fn_result_type());
+    llvm::Value* r = llvm::UndefValue::get(fn_result_type(ctx_));
     r = b.CreateInsertValue(r, bits, 0);
     return b.CreateInsertValue(r, b.getInt32(status), 1);
   }
@@ -813,7 +816,7 @@ bool build_fn(llvm::Module& m, const jit_abi::UnitRequest& req, uint32_t& max_de
   llvm::IRBuilder<> b(ctx);
   llvm::Type* i64 = b.getInt64Ty();
   llvm::PointerType* ptr = llvm::PointerType::get(ctx, 0);
-  llvm::StructType* result_ty = llvm::StructType::get(ctx, {i64, b.getInt32Ty()});
+  llvm::StructType* result_ty = fn_result_type(ctx);
   std::vector<llvm::Function*> versions;
   for (size_t i = 0; i < fns.versions.size(); ++i) {
     std::vector<llvm::Type*> params{ptr, i64, i64};
