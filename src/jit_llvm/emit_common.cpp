@@ -1,8 +1,6 @@
 // Per-op IR for the data and slot ops both tiers share (spec/jit.md §2.4, with §6's no-UB rules).
 #include "jit_llvm/emit_common.hpp"
 
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 
 #include <llvm/ADT/APFloat.h>
@@ -15,14 +13,6 @@
 namespace fusevm::jit_llvm {
 
 namespace {
-
-// Mnemonics straight from the opcode table: the plugin links nothing from the core, so
-// it cannot use fusevm::op_name.
-constexpr std::string_view kOpNames[] = {
-#define FUSEVM_OP(name, pops, pushes, flags) #name,
-#include "fusevm/ops.def"
-};
-static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kNumOps);
 
 // How many stack values op `code` pops, for the underflow check done before any pop.
 size_t pops_of(OpCode c) {
@@ -50,20 +40,6 @@ StackValue pop(std::vector<StackValue>& stack) {
 }
 
 }  // namespace
-
-std::string format(const char* fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  return buf;
-}
-
-std::string op_label(uint8_t code) {
-  if (code < kNumOps) return std::string(kOpNames[code]);
-  return format("op#%u", static_cast<unsigned>(code));
-}
 
 bool collect_slots(const jit_abi::UnitRequest& req, std::vector<uint16_t>& slots, std::string& reason) {
   std::vector<bool> seen;

@@ -64,6 +64,8 @@ struct Val {
 struct ValState {
   std::vector<Val> slots;
   std::vector<Val> stack;
+  uint32_t loop = 0;           ///< KindState::loop
+  uint64_t entered_from = 0;   ///< KindState::entered_from
 };
 
 KindState kinds_of(const ValState& s) {
@@ -72,6 +74,8 @@ KindState kinds_of(const ValState& s) {
   for (const Val& v : s.slots) k.slots.push_back(v.k);
   k.stack.reserve(s.stack.size());
   for (const Val& v : s.stack) k.stack.push_back(v.k);
+  k.loop = s.loop;
+  k.entered_from = s.entered_from;
   return k;
 }
 
@@ -112,7 +116,8 @@ class VmBuilder {
     for (size_t k = 0; k < plan_.entry.stack.size(); ++k) {
       start.stack.push_back(load_value(stack_, k, plan_.entry.stack[k]));
     }
-    b_.CreateBr(edge_to(req_.entry_ip, false, start));  // entering polls nothing
+    origin_ = 0;
+    b_.CreateBr(edge_to(VmPlan::kNoIp, req_.entry_ip, false, start));  // entering polls nothing
     if (!emit_blocks()) return false;
     max_exit_stack = max_exit_stack_;
     return true;
@@ -142,7 +147,8 @@ class VmBuilder {
     for (size_t k = 0; k < self.args.size(); ++k) {
       start.stack.push_back(from_payload(f_->getArg(kFnFixedParams + static_cast<unsigned>(k)), self.args[k]));
     }
-    b_.CreateBr(edge_to(self.entry, false, start));
+    origin_ = 0;
+    b_.CreateBr(edge_to(VmPlan::kNoIp, self.entry, false, start));
     return emit_blocks();
   }
 
@@ -214,6 +220,8 @@ class VmBuilder {
         llvm::IRBuilder<> b(l.block);
         for (Kind k : versions[v].slots) l.phis.slots.push_back(make_phi(b, k));
         for (Kind k : versions[v].stack) l.phis.stack.push_back(make_phi(b, k));
+        l.phis.loop = versions[v].loop;
+        l.phis.entered_from = versions[v].entered_from;
         leaders_.push_back(std::move(l));
       }
     }
@@ -244,24 +252,56 @@ class VmBuilder {
 
   llvm::MDNode* unlikely() { return llvm::MDBuilder(ctx_).createUnlikelyBranchWeights(); }
 
-  // The block that control moving from the current block to `target` with `s` branches
-  // to. A `taken` jump (forward or backward) polls, as the interpreter does at every taken
-  // jump, so a pending interrupt stops native code at the same op; falling through does
-  // not. Kinds none of the target's versions has, and targets outside the range, leave
-  // the unit (kExitLeft, the interpreter continues at the target).
-  llvm::BasicBlock* edge_to(uint64_t target, bool taken, const ValState& s) {
-    const int32_t version = plan_.version_of(target, kinds_of(s));
-    Leader* to = version >= 0 ? &leader(target, version) : nullptr;
-    llvm::BasicBlock* dest = to != nullptr ? to->block : make_exit(jit_abi::kExitLeft, target, s);
-    if (!taken) {
-      if (to != nullptr) add_incoming(to->phis, s, b_.GetInsertBlock());
-      return dest;
-    }
+  // The block that control moving from op `from` (VmPlan::kNoIp: the unit's entry) in the
+  // current block to `target` with `s` branches to. A `taken` jump (forward or backward)
+  // polls, as the interpreter does at every taken jump, so a pending interrupt stops
+  // native code at the same op; falling through does not, nor does a jump that stays in a
+  // bounded loop run unpolled (BoundedLoop says why that is exact). Kinds none of the
+  // target's versions has, and targets outside the range, leave the unit (kExitLeft, the
+  // interpreter continues at the target).
+  llvm::BasicBlock* edge_to(uint64_t from, uint64_t target, bool taken, const ValState& s) {
+    ValState t = s;
+    KindState k = kinds_of(s);
+    plan_.loop_after(target, k);
+    t.loop = k.loop;
+    t.entered_from = k.entered_from;
+    if (!taken || t.loop != 0) return arrival(from, target, t, b_.GetInsertBlock());
     llvm::BasicBlock* poll = llvm::BasicBlock::Create(ctx_, "poll", f_, b_.GetInsertBlock()->getNextNode());
+    llvm::BasicBlock* dest = arrival(from, target, t, poll);
     llvm::IRBuilder<> pb(poll);
-    pb.CreateCondBr(poll_pending(pb), make_exit(jit_abi::kExitPoll, target, s), dest, unlikely());
-    if (to != nullptr) add_incoming(to->phis, s, poll);
+    pb.CreateCondBr(poll_pending(pb), make_exit(jit_abi::kExitPoll, target, t), dest, unlikely());
     return poll;
+  }
+
+  // Where an edge from block `pred` carrying `t` continues at `target`: its version, an
+  // exit, or, entering a bounded loop, a block that picks the unpolled version when the
+  // counter is at least the loop's lowest_entry and no interrupt is pending, the polled
+  // one otherwise.
+  llvm::BasicBlock* arrival(uint64_t from, uint64_t target, const ValState& t, llvm::BasicBlock* pred) {
+    const int32_t entering = plan_.bounded_entry(from, target, kinds_of(t));
+    ValState unpolled = t;
+    unpolled.loop = static_cast<uint32_t>(entering + 1);
+    unpolled.entered_from = origin_;
+    const int32_t fast = entering >= 0 ? plan_.version_of(target, kinds_of(unpolled)) : -1;
+    llvm::BasicBlock* pick = nullptr;
+    if (fast >= 0) {
+      pick = llvm::BasicBlock::Create(ctx_, "bounded.entry", f_, pred->getNextNode());
+      add_incoming(leader(target, fast).phis, unpolled, pick);
+      pred = pick;
+    }
+    const int32_t version = plan_.version_of(target, kinds_of(t));
+    Leader* to = version >= 0 ? &leader(target, version) : nullptr;
+    llvm::BasicBlock* dest = to != nullptr ? to->block : make_exit(jit_abi::kExitLeft, target, t);
+    if (to != nullptr) add_incoming(to->phis, t, pred);
+    if (pick == nullptr) return dest;
+    const BoundedLoop& l = plan_.bounded[static_cast<size_t>(entering)];
+    llvm::IRBuilder<> b(pick);
+    llvm::Value* counter = t.slots[plan_.pos(l.slot)].v;
+    // A flag already raised goes the polled way, so it stops at the same jump as the
+    // interpreter does; only a flag raised during the loop waits for its end.
+    llvm::Value* near = b.CreateICmpSGE(counter, b.getInt64(static_cast<uint64_t>(l.lowest_entry)));
+    b.CreateCondBr(b.CreateAnd(near, b.CreateNot(poll_pending(b))), leader(target, fast).block, dest);
+    return pick;
   }
 
   // True (i1) when the VM's poll flag is set. A plain load could be hoisted out of a loop
@@ -725,6 +765,7 @@ class VmBuilder {
   // One basic block from version `version` of leader `start`: ops until a branch, an exit
   // or the next block start.
   bool emit_block(uint64_t start, int32_t version) {
+    origin_ = plan_.origin(start, static_cast<size_t>(version));
     Leader& l = leader(start, version);
     b_.SetInsertPoint(l.block);
     ValState s = l.phis;
@@ -753,18 +794,18 @@ class VmBuilder {
       }
       if (step.jumps && step.falls_through) {
         // Edge blocks are made before the branch: their phi inputs come from this block.
-        llvm::BasicBlock* to = edge_to(step.target, true, s);
-        llvm::BasicBlock* next = edge_to(ip + 1, false, s);
+        llvm::BasicBlock* to = edge_to(ip, step.target, true, s);
+        llvm::BasicBlock* next = edge_to(ip, ip + 1, false, s);
         b_.CreateCondBr(taken, to, next);
         return true;
       }
       if (step.jumps) {
-        b_.CreateBr(edge_to(step.target, true, s));
+        b_.CreateBr(edge_to(ip, step.target, true, s));
         return true;
       }
       const uint64_t next = ip + 1;
       if (!plan_.in_range(next) || plan_.starts_block(next)) {
-        b_.CreateBr(edge_to(next, false, s));
+        b_.CreateBr(edge_to(ip, next, false, s));
         return true;
       }
       ip = next;
@@ -787,6 +828,7 @@ class VmBuilder {
   llvm::Value* slots_ = nullptr;  // VmUnitFrame::slots, loaded at entry
   llvm::Value* stack_ = nullptr;  // VmUnitFrame::stack
   llvm::Value* poll_ = nullptr;   // VmUnitFrame::poll or FnFrame::poll
+  uint64_t origin_ = 0;           // VmPlan::origin of the block being emitted (0: the entry)
   // Compiled functions only.
   const FnPlan* fns_ = nullptr;
   const std::vector<llvm::Function*>* versions_ = nullptr;

@@ -57,6 +57,91 @@ bool is_jump(OpCode c) {
 bool plan_range(const jit_abi::UnitRequest& req, uint64_t begin, uint64_t end, uint64_t entry_ip,
                 bool new_frame, const std::vector<Kind>& entry_stack, VmPlan& plan, std::string& reason);
 
+// What one lap of an op costs against kUnpolledBudget: 1 for a few instructions, more for
+// the ops that call libm or divide.
+int64_t op_cost(OpCode c) {
+  switch (c) {
+    case OpCode::Pow: return 64;
+    case OpCode::Div: case OpCode::Mod: return 8;
+    default: return 1;
+  }
+}
+
+// The loop [header, latch] as a BoundedLoop (see its comment for the shapes), or nothing.
+std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_t header, uint64_t latch) {
+  const jit_abi::AbiOp* ops = req.ops;
+  auto code = [&](uint64_t ip) { return static_cast<OpCode>(ops[ip].code); };
+  auto leaves = [&](uint64_t target) { return target < header || target > latch; };
+  BoundedLoop l;
+  l.header = header;
+  l.latch = latch;
+  int64_t limit = 0;
+  bool inclusive = false;
+  uint64_t inc = latch;   // the op that adds 1 to the counter each lap
+  if (code(latch) == OpCode::SlotIncLtIntJumpBack) {
+    l.slot = ops[latch].small[0];
+    limit = ops[latch].i32;
+  } else if (code(header) == OpCode::SlotLtIntJumpIfFalse && leaves(ops[header].wide)) {
+    l.slot = ops[header].small[0];
+    limit = ops[header].i32;
+    inc = VmPlan::kNoIp;
+  } else if (latch >= header + 4 && code(header) == OpCode::GetSlot && code(header + 1) == OpCode::LoadInt &&
+             (code(header + 2) == OpCode::NumLt || code(header + 2) == OpCode::NumLe) &&
+             code(header + 3) == OpCode::JumpIfFalse && leaves(ops[header + 3].wide)) {
+    l.slot = ops[header].small[0];
+    limit = static_cast<int64_t>(ops[header + 1].wide);
+    inclusive = code(header + 2) == OpCode::NumLe;
+    inc = VmPlan::kNoIp;
+  } else {
+    return std::nullopt;
+  }
+  int64_t lap_cost = 0;
+  for (uint64_t ip = header; ip <= latch; ++ip) {
+    if (ops[ip].code >= kNumOps) return std::nullopt;
+    const OpCode c = code(ip);
+    // A call or an extension op might raise the flag itself (or run for long).
+    if (c == OpCode::Call || c == OpCode::Extended) return std::nullopt;
+    lap_cost += op_cost(c);
+    const int named = slot_operands(c);
+    for (int k = 0; k < named; ++k) {
+      if (ops[ip].small[k] != l.slot || c == OpCode::GetSlot || c == OpCode::SlotLtIntJumpIfFalse) {  // reads
+        continue;
+      }
+      const bool increments = c == OpCode::PreIncSlot || c == OpCode::PreIncSlotVoid ||
+                              (c == OpCode::SlotIncLtIntJumpBack && ip == latch);
+      if (!increments || (inc != VmPlan::kNoIp && inc != ip)) return std::nullopt;
+      inc = ip;
+    }
+  }
+  if (inc == VmPlan::kNoIp) return std::nullopt;
+  for (uint64_t ip = header; ip < latch; ++ip) {
+    if (!is_jump(code(ip)) || leaves(ops[ip].wide)) continue;
+    const uint64_t target = ops[ip].wide;
+    // Backward inside: another loop. Over the increment: a lap that does not count.
+    if (target <= ip || (ip < inc && target > inc)) return std::nullopt;
+  }
+  // Laps from counter c: limit - c (limit - c + 1 with NumLe), at least 1 for the do-while
+  // shape; so c >= limit + inclusive - laps allows `laps` of them.
+  const int64_t laps = std::max<int64_t>(1, kUnpolledBudget / std::max<int64_t>(1, lap_cost));
+  const __int128 lowest = static_cast<__int128>(limit) + (inclusive ? 1 : 0) - laps;
+  l.lowest_entry = lowest < INT64_MIN ? INT64_MIN : static_cast<int64_t>(lowest);
+  return l;
+}
+
+// Every bounded loop of [plan.begin, plan.end), by ascending header.
+void find_bounded_loops(const jit_abi::UnitRequest& req, VmPlan& plan) {
+  plan.bounded.clear();
+  for (uint64_t ip = plan.begin; ip < plan.end; ++ip) {
+    const jit_abi::AbiOp& op = req.ops[ip];
+    if (op.code >= kNumOps) continue;
+    const auto c = static_cast<OpCode>(op.code);
+    if ((c != OpCode::Jump && c != OpCode::SlotIncLtIntJumpBack) || op.wide > ip || !plan.in_range(op.wide)) continue;
+    if (std::optional<BoundedLoop> l = bounded_loop(req, op.wide, ip)) plan.bounded.push_back(*l);
+  }
+  std::sort(plan.bounded.begin(), plan.bounded.end(),
+            [](const BoundedLoop& a, const BoundedLoop& b) { return a.header < b.header; });
+}
+
 // Add/Sub/Mul/Mod: Int x Int stays Int, any other pair goes through Float.
 Kind arith_kind(Kind a, Kind b) { return a == Kind::Int && b == Kind::Int ? Kind::Int : Kind::Float; }
 
@@ -441,35 +526,51 @@ bool plan_range(const jit_abi::UnitRequest& req, uint64_t begin, uint64_t end, u
     }
   }
   plan.versions.assign(n, {});
+  find_bounded_loops(req, plan);
   // Lowest ip first (then oldest version): deterministic, and forward paths are seen
   // before the edges that loop back over them, so a loop header's first version has the
   // kinds of the loop's entry.
   using Item = std::pair<uint64_t, size_t>;  // block start, version
   std::priority_queue<Item, std::vector<Item>, std::greater<>> work;
-  auto arrive = [&](uint64_t target, const KindState& state) {
+  auto arrive_as = [&](uint64_t target, const KindState& state) {
     if (!plan.in_range(target) || plan.version_of(target, state) >= 0) return;  // an exit, or known
     std::vector<KindState>& v = plan.versions[target - plan.begin];
-    // Versions differ in kinds only: every path reaches an op with one stack depth (the
-    // core's max_stack guard relies on it), so another depth is an exit edge, as is a
-    // state beyond kMaxBlockVersions.
-    if (v.empty() || (v.size() < kMaxBlockVersions && v[0].stack.size() == state.stack.size())) {
+    // Versions differ in kinds (and polling) only: every path reaches an op with one stack
+    // depth (the core's max_stack guard relies on it), so another depth is an exit edge,
+    // as is a state beyond kMaxBlockVersions (counted apart for unpolled ones).
+    const auto alike = std::count_if(v.begin(), v.end(), [&](const KindState& k) {
+      return k.loop == state.loop && k.entered_from == state.entered_from;
+    });
+    if (v.empty() || (static_cast<size_t>(alike) < kMaxBlockVersions && v[0].stack.size() == state.stack.size())) {
       v.push_back(state);
       work.push({target, v.size() - 1});
     }
   };
-  arrive(entry_ip, plan.entry);
+  // An edge entering a bounded loop continues both ways: the emitted code picks one by
+  // the counter's value.
+  auto arrive = [&](uint64_t from, uint64_t origin, uint64_t target, KindState state) {
+    plan.loop_after(target, state);
+    arrive_as(target, state);
+    const int32_t entering = plan.bounded_entry(from, target, state);
+    if (entering < 0) return;
+    state.loop = static_cast<uint32_t>(entering) + 1;
+    state.entered_from = origin;
+    arrive_as(target, state);
+  };
+  arrive(VmPlan::kNoIp, 0, entry_ip, plan.entry);
   while (!work.empty()) {
     const auto [start, version] = work.top();
     work.pop();
     KindState state = plan.versions[start - plan.begin][version];
+    const uint64_t origin = plan.origin(start, version);
     for (uint64_t ip = start;; ++ip) {
       const KindStep step = step_kinds(req, plan, ip, state);
       if (step.exits) break;
       plan.max_depth = std::max(plan.max_depth, static_cast<uint32_t>(state.stack.size()));
-      if (step.jumps) arrive(step.target, state);
+      if (step.jumps) arrive(ip, origin, step.target, state);
       if (!step.falls_through) break;
       if (!plan.in_range(ip + 1) || plan.starts_block(ip + 1)) {
-        arrive(ip + 1, state);
+        arrive(ip, origin, ip + 1, state);
         break;
       }
     }

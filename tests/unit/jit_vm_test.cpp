@@ -360,6 +360,153 @@ top:
   EXPECT_TRUE(IsOk(again.run(), Value::Int(500500)));
 }
 
+// Raises vm's interrupt 20 ms after the block tier first entered native code (or when
+// `done` is set), from another thread, as an embedder's watchdog would.
+class Watchdog {
+ public:
+  explicit Watchdog(VM& vm)
+      : thread_([this, &vm] {
+          while (!done_.load()) {
+            if (JitCompiler::stats().block.entered > entered_at_start_) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(20));
+              vm.interrupt();
+              return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+        }) {}
+  ~Watchdog() {
+    done_.store(true);
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  const uint64_t entered_at_start_ = JitCompiler::stats().block.entered;
+  std::thread thread_;
+};
+
+// An inner counted loop runs natively without polling (it cannot run longer than about a
+// millisecond); the endless loop around it still polls, so the watchdog stops the run, and
+// run() resumes from there to the next interrupt point.
+TEST_F(JitVm, an_endless_loop_around_an_unpolled_counted_loop_stops_on_interrupt) {
+  Chunk chunk = assembled(R"(
+  LoadInt 0
+  SetSlot 0
+outer:
+  LoadInt 0
+  SetSlot 1
+inner:
+  GetSlot 1
+  LoadInt 1000
+  NumLt
+  JumpIfFalse inner_done
+  PreIncSlotVoid 1
+  Jump inner
+inner_done:
+  PreIncSlotVoid 0
+  Jump outer
+)");
+  VM vm(chunk);
+  JitOptions options;
+  options.tiers = JitTiers::Block;
+  options.sync = true;
+  options.strict = true;
+  vm.enable_jit(options);
+  VMResult r = [&vm] {
+    Watchdog watchdog(vm);
+    return vm.run();
+  }();
+  ASSERT_TRUE(IsErrorWith(r, "interrupted"));
+  EXPECT_GT(vm.frames()[0].slots[0].as_int(), 10) << "the outer loop barely ran";
+  const Value inner = vm.frames()[0].slots[1];
+  EXPECT_EQ(inner.kind(), ValueKind::Int);
+  // Where it stops depends on when the flag came: after unpolled laps (at 1000, on the
+  // inner loop's exit or the outer jump) or, raised just before the inner loop was
+  // entered, at its first lap's jump (the polled version, as the interpreter would).
+  EXPECT_GE(inner.as_int(), 0);
+  EXPECT_LE(inner.as_int(), 1000);
+  const int64_t laps = vm.frames()[0].slots[0].as_int();
+  vm.interrupt();
+  EXPECT_TRUE(IsErrorWith(vm.run(), "interrupted"));
+  EXPECT_GE(vm.frames()[0].slots[0].as_int(), laps);
+}
+
+// The counter starts 4e9 below the limit: far more laps than a loop may run unpolled, so
+// the unit takes its polled version and the watchdog stops it. Were it unpolled, the run
+// would finish (a few seconds) with no error.
+TEST_F(JitVm, a_counted_loop_entered_far_below_its_limit_polls_at_every_lap) {
+  Chunk chunk = assembled(R"(
+  LoadInt -4000000000
+  SetSlot 0
+top:
+  GetSlot 0
+  LoadInt 100
+  NumLt
+  JumpIfFalse done
+  PreIncSlotVoid 0
+  Jump top
+done:
+  GetSlot 0
+  ReturnValue
+)");
+  VM vm(chunk);
+  JitOptions options;
+  options.tiers = JitTiers::Block;
+  options.sync = true;
+  options.strict = true;
+  vm.enable_jit(options);
+  VMResult r = [&vm] {
+    Watchdog watchdog(vm);
+    return vm.run();
+  }();
+  EXPECT_TRUE(IsErrorWith(r, "interrupted")) << r.repr();
+  EXPECT_LT(vm.frames()[0].slots[0].as_int(), 100);
+}
+
+// A nest of counted loops through the block tier (the inner one unpolled, and closed by
+// LLVM) gives the interpreter's result and slots, from Undef and from Int slots.
+TEST_F(JitVm, nested_counted_loops_match_the_interpreter) {
+  const char* const kNest = R"(
+  LoadInt 0
+  SetSlot 0
+  LoadInt 0
+  SetSlot 1
+outer:
+  GetSlot 1
+  LoadInt 30
+  NumLt
+  JumpIfFalse done
+  LoadInt 0
+  SetSlot 2
+inner:
+  GetSlot 2
+  LoadInt 70
+  NumLe
+  JumpIfFalse inner_done
+  GetSlot 0
+  GetSlot 1
+  GetSlot 2
+  Mul
+  Add
+  SetSlot 0
+  PreIncSlotVoid 2
+  Jump inner
+inner_done:
+  PreIncSlotVoid 1
+  Jump outer
+done:
+  GetSlot 0
+  PrintLn 1
+  GetSlot 0
+  ReturnValue
+)";
+  const uint64_t before = entered(JitTiers::Block);
+  compare(kNest, JitTiers::Block, 3, 1);
+  compare(kNest, JitTiers::Block, 12, 10);
+  EXPECT_GT(entered(JitTiers::Block), before);
+}
+
 // The site's depth analysis asked for kBranch, which the unconditional Jump does not
 // carry: it never followed a Jump, underestimated the stack depth and let a unit push past
 // max_stack, so the limit was hit at another op (found by the VM differential suite).
