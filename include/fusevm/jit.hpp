@@ -75,6 +75,7 @@ struct JitStats {
   std::string unavailable_reason;  ///< why not, when !available
   JitTierStats linear;          ///< linear tier
   JitTierStats block;           ///< block tier
+  JitTierStats trace;           ///< tracing tier (reasons include why recordings aborted)
 };
 
 /// The JIT's entry points. Caches and statistics belong to one process-wide engine (all

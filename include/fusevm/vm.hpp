@@ -220,7 +220,9 @@ enum class JitTiers : uint8_t {
   Off = 0,
   Linear = 1,  ///< straight-line chunks, compiled on their first run
   Block = 2,   ///< hot chunks and loops (after JitOptions::block_threshold runs or entries)
-  All = Linear | Block,
+  Trace = 4,   ///< hot loop paths, recorded and compiled (after TraceJitConfig::trace_threshold
+               ///< backedges); with Block, only loops the block tier cannot keep native
+  All = Linear | Block | Trace,
 };
 /// Union of two tier sets.
 constexpr JitTiers operator|(JitTiers a, JitTiers b) {
@@ -230,6 +232,26 @@ constexpr JitTiers operator|(JitTiers a, JitTiers b) {
 constexpr bool has_tiers(JitTiers set, JitTiers t) {
   return (static_cast<uint8_t>(set) & static_cast<uint8_t>(t)) == static_cast<uint8_t>(t);
 }
+
+/// The tracing tier's settings (spec/jit.md §1.6, plus retries with back-off). Defaults as
+/// the reference's.
+struct TraceJitConfig {
+  /// Backedges to a loop header before its next lap is recorded.
+  uint32_t trace_threshold = 50;
+  /// Exits from a trace before it is given up (with retries, see abort_retries).
+  uint32_t max_side_exits = 50;
+  /// Activations of one sub a recording may inline at once.
+  size_t max_inline_recursion = 4;
+  /// Traces one backedge may run one after another (side traces).
+  size_t max_trace_chain = 4;
+  /// Ops one recording may hold.
+  size_t max_trace_len = 256;
+  /// Times a loop whose recording aborted or whose trace was given up is tried again,
+  /// each after retry_backoff times as many backedges as the last; after that it stays
+  /// interpreted ("blacklisted").
+  uint32_t abort_retries = 3;
+  uint32_t retry_backoff = 2;
+};
 
 /// How a VM uses the JIT.
 struct JitOptions {
@@ -242,6 +264,8 @@ struct JitOptions {
   bool strict = false;
   /// Runs of a chunk, or entries of a loop, before the block tier compiles it.
   uint32_t block_threshold = 10;
+  /// The tracing tier's settings.
+  TraceJitConfig trace;
   /// Extensions whose lowerings (JitExtension::lower) native code may call for the
   /// chunk's `Extended` ops; the first that lowers an id wins.
   std::vector<std::shared_ptr<const JitExtension>> extensions;
@@ -322,6 +346,8 @@ class VM {
   void enable_jit(JitTiers tiers);
   /// enable_jit with every option given.
   void enable_jit(const JitOptions& options);
+  /// enable_jit(JitTiers::Trace): the reference's switch for the tracing tier.
+  void enable_tracing_jit();
   /// The JIT options in force (tiers == Off when the JIT is not enabled).
   JitOptions jit_options() const;
 

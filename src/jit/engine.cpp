@@ -75,7 +75,7 @@ struct Engine::Impl {
   bool cache_opened = false;
 
   std::mutex stats_mu;
-  TierCounters tiers[2];
+  TierCounters tiers[3];
 
   void start_thread() {
     std::thread([this] {
@@ -301,6 +301,7 @@ JitStats Engine::stats() {
   std::lock_guard<std::mutex> lock(impl_->stats_mu);
   s.linear = impl_->tiers[0].snapshot();
   s.block = impl_->tiers[1].snapshot();
+  s.trace = impl_->tiers[2].snapshot();
   return s;
 }
 
@@ -316,6 +317,7 @@ void Engine::reset() {
   std::lock_guard<std::mutex> lock(impl_->stats_mu);
   impl_->tiers[0] = TierCounters{};
   impl_->tiers[1] = TierCounters{};
+  impl_->tiers[2] = TierCounters{};
 }
 
 }  // namespace fusevm::jit

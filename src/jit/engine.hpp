@@ -16,7 +16,7 @@
 namespace fusevm::jit {
 
 /// Tiers, for statistics.
-enum class Tier : uint8_t { Linear, Block };
+enum class Tier : uint8_t { Linear, Block, Trace };
 
 /// A finished compile job.
 struct Compiled {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "jit/trace.hpp"
 #include "jit/vm_units.hpp"
 #include "vm/jit_hook.hpp"
 #include "vm/vm_state.hpp"
@@ -47,7 +48,13 @@ constexpr uint32_t kBailsToGiveUp = 64;
 constexpr int kMaxChain = 4;
 
 Tier stats_tier(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? Tier::Linear : Tier::Block; }
-const char* tier_name(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? "linear" : "block"; }
+const char* tier_name(Tier t) {
+  switch (t) {
+    case Tier::Linear: return "linear";
+    case Tier::Block: return "block";
+    default: return "trace";
+  }
+}
 
 Value value_of(const jit_abi::AbiValue& v) {
   switch (v.tag) {
@@ -65,8 +72,10 @@ class VmDriver final : public JitHook {
     // The first backedge to any op comes due after block_threshold of them.
     // So does the first call at any Call op: block-tier subs compile after as many calls.
     const uint32_t t = std::max<uint32_t>(options.block_threshold, 1);
-    const int32_t start = has_tiers(options.tiers, JitTiers::Block) ? -static_cast<int32_t>(t) : kNever;
-    size_counters(chunk.ops.size(), start, start);
+    const int32_t block = has_tiers(options.tiers, JitTiers::Block) ? -static_cast<int32_t>(t) : kNever;
+    // Without the block tier, loops are the tracing tier's from the first backedge on.
+    const int32_t trace = trace_on() ? -threshold_after(0) : kNever;
+    size_counters(chunk.ops.size(), block != kNever ? block : trace, block);
     for (uint64_t ip = 0; ip < chunk.ops.size(); ++ip) {
       const Op& op = chunk.ops[ip];
       if (op.has_target() && op.target() <= ip) {
@@ -103,7 +112,55 @@ class VmDriver final : public JitHook {
     return chain(st, visit(st, chunk_site_, tier, chunk_site_.runs >= threshold));
   }
 
-  JitOutcome on_backedge(VMState& st, uint64_t from) override { return chain(st, loop_entry(st, from)); }
+  JitOutcome on_backedge(VMState& st, uint64_t from) override {
+    if (st.recording) {  // a recording is running through this loop: no lookups meanwhile
+      backedge_counter(st.ip) = kAgainSoon;
+      return JitOutcome::Interpret;
+    }
+    if (!has_tiers(options_.tiers, JitTiers::Block) || traces_.count(st.ip) != 0) return trace_entry(st);
+    const JitOutcome o = chain(st, loop_entry(st, from));
+    // A loop the block tier cannot cover (an op no unit contains, say) is the tracing
+    // tier's: a recorded lap may still be one.
+    if (trace_on() && o == JitOutcome::Interpret && backedge_counter(st.ip) == kNever) {
+      traces_[st.ip];
+      backedge_counter(st.ip) = -threshold_after(0);
+    }
+    return o;
+  }
+
+  bool on_record(VMState& st) override {
+    TraceSite& t = traces_[rec_.anchor];
+    jit::TraceAbort why{};
+    std::string detail;
+    const bool main_stream = st.cur_stream == CodeSet::kMain;
+    const jit::RecordStep step =
+        main_stream ? jit::record_op(st.chunk, lowered_, options_.trace, rec_, st.ip, st.frames.size(), why, detail)
+                    : jit::RecordStep::Abort;
+    if (!main_stream) {
+      why = jit::TraceAbort::LeftFrame;
+      detail = "a block activation";
+    }
+    if (step == jit::RecordStep::Continue) return true;
+    st.recording = false;
+    if (step == jit::RecordStep::Abort) {
+      give_up(t, rec_.anchor, std::string(jit::trace_abort_name(why)) + " (" + detail + ")");
+      return false;
+    }
+    std::optional<jit::SyntheticTrace> synth = jit::synthesise_trace(st.chunk, lowered_, rec_, why, detail);
+    if (!synth) {
+      give_up(t, rec_.anchor, std::string(jit::trace_abort_name(why)) + " (" + detail + ")");
+      return false;
+    }
+    t.code = std::make_shared<TraceCode>();
+    t.code->synth = std::move(*synth);
+    t.code->site.resolved = true;
+    t.code->site.site = t.code->synth.site;
+    t.side_exits = 0;
+    backedge_counter(rec_.anchor) = kAgainNow;  // compiled at the next backedge, entered when ready
+    return false;
+  }
+
+  void drop_recording() override { rec_.ips.clear(); }
 
   // The loop at st.ip, reached by the backward jump at `from`: its unit, entered if ready.
   JitOutcome loop_entry(VMState& st, uint64_t from) {
@@ -186,6 +243,13 @@ class VmDriver final : public JitHook {
   // The unit of `s` for the frame's current slot kinds: found, compiled (when `may_compile`)
   // or failed; entered when ready.
   JitOutcome visit(VMState& st, Site& s, jit_abi::VmTier tier, bool may_compile) {
+    return visit_code(st, st.chunk, s, tier, stats_tier(tier), may_compile, nullptr);
+  }
+
+  // visit() for a site of `code` (the running chunk, or a trace chunk whose ips map to the
+  // running chunk's through `ip_map`), counted in `stats`.
+  JitOutcome visit_code(VMState& st, const Chunk& code, Site& s, jit_abi::VmTier tier, Tier stats, bool may_compile,
+                        const std::vector<uint64_t>* ip_map) {
     if (st.frames.empty()) return JitOutcome::Interpret;
     const VmSite& site = *s.site;
     std::vector<uint8_t> tags;
@@ -193,17 +257,18 @@ class VmDriver final : public JitHook {
       s.next_counter = kAgainLater;
       return JitOutcome::Interpret;
     }
-    Spec* spec = spec_for(s.specs, tags, stats_tier(tier), "slot-kind specialisations of one site",
+    Spec* spec = spec_for(s.specs, tags, stats, "slot-kind specialisations of one site",
                           s.next_counter, [&](const std::vector<uint8_t>& owned) {
                             bool created = false;
-                            std::shared_ptr<VmUnit> unit = jit::find_vm_unit(st.chunk, lowered_, site, tier, owned,
+                            std::shared_ptr<VmUnit> unit = jit::find_vm_unit(code, lowered_, site, tier, owned,
                                                                              may_compile ? &created : nullptr);
-                            if (created) jit::compile_vm_unit(*unit, st.chunk, lowered_, site, owned, options_.sync);
+                            if (created) jit::compile_vm_unit(*unit, code, lowered_, site, owned, options_.sync);
                             return unit;  // null: not hot yet, and nobody compiled it
                           });
     if (spec == nullptr) return JitOutcome::Interpret;
     const jit::Compiled* ready = nullptr;
-    if (const JitOutcome o = ready_unit(st, *spec, tier, site.entry, s.next_counter, ready); ready == nullptr) {
+    const uint64_t at_ip = ip_map != nullptr ? (*ip_map)[site.entry] : site.entry;
+    if (const JitOutcome o = ready_unit(st, *spec, stats, at_ip, s.next_counter, ready); ready == nullptr) {
       return o;
     }
     const jit::Compiled& result = *ready;
@@ -213,7 +278,7 @@ class VmDriver final : public JitHook {
       s.next_counter = kAgainLater;
       return JitOutcome::Interpret;
     }
-    return enter(st, site, result, tier);
+    return enter(st, site, result, stats, ip_map);
   }
 
   // The spec of `specs` (a site's or a call's, at most kMaxSpecs) for entry kinds `tags`;
@@ -240,7 +305,7 @@ class VmDriver final : public JitHook {
   // The compiled code of `spec`, in `ready`, once its compile has finished well. Else
   // null, with `next_counter` set and what the VM does meanwhile: interpret, or fail the
   // run under --jit-strict when the compile failed.
-  JitOutcome ready_unit(VMState& st, Spec& spec, jit_abi::VmTier tier, uint64_t at_ip, int32_t& next_counter,
+  JitOutcome ready_unit(VMState& st, Spec& spec, Tier tier, uint64_t at_ip, int32_t& next_counter,
                         const jit::Compiled*& ready) {
     ready = nullptr;
     VmUnit& unit = *spec.unit;
@@ -249,7 +314,7 @@ class VmDriver final : public JitHook {
       return JitOutcome::Interpret;
     }
     const jit::Compiled& result = unit.pending->result;
-    if (!unit.outcome_counted.exchange(true)) Engine::get().count_compile(stats_tier(tier), result);
+    if (!unit.outcome_counted.exchange(true)) Engine::get().count_compile(tier, result);
     if (result.entry == nullptr) {
       next_counter = kNever;
       if (!spec.failure_seen) {
@@ -296,7 +361,7 @@ class VmDriver final : public JitHook {
       return JitOutcome::Interpret;
     }
     const jit::Compiled* ready = nullptr;
-    if (const JitOutcome o = ready_unit(st, *spec, jit_abi::kVmTierBlock, *c.entry, c.next_counter, ready);
+    if (const JitOutcome o = ready_unit(st, *spec, Tier::Block, *c.entry, c.next_counter, ready);
         ready == nullptr) {
       // Calls come far more often than backedges: ask again less often while compiling.
       if (c.next_counter == kAgainSoon) c.next_counter = kCallAgainSoon;
@@ -390,7 +455,8 @@ class VmDriver final : public JitHook {
     return true;
   }
 
-  JitOutcome enter(VMState& st, const VmSite& site, const jit::Compiled& unit, jit_abi::VmTier tier) {
+  JitOutcome enter(VMState& st, const VmSite& site, const jit::Compiled& unit, Tier tier,
+                   const std::vector<uint64_t>* ip_map) {
     Frame& frame = st.frames.back();
     const size_t original = frame.slots.size();
     // Reads past the end give Undef in the interpreter; the unit reads real slots.
@@ -401,14 +467,17 @@ class VmDriver final : public JitHook {
     uf.slots = reinterpret_cast<jit_abi::AbiValue*>(frame.slots.data());
     uf.stack = exit_stack_.data();
     uf.poll = reinterpret_cast<const uint8_t*>(&st.poll);
-    Engine::get().count_entry(stats_tier(tier));
+    Engine::get().count_entry(tier);
     const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
     left_at_header_ = why == jit_abi::kExitLeft;
     // Trailing Undef slots the interpreter would not have created are unobservable;
     // dropping them keeps frames identical to an interpreted run.
     while (frame.slots.size() > original && frame.slots.back().is_undef()) frame.slots.pop_back();
     for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(exit_stack_[k]));
-    st.ip = resume_ip(st, uf.resume_ip);
+    // A trace's ips are its own: each maps to the running chunk's (past-the-end ones too).
+    last_exit_ = ip_map != nullptr && uf.resume_ip < ip_map->size() ? (*ip_map)[uf.resume_ip] : uf.resume_ip;
+    last_exit_why_ = why;
+    st.ip = resume_ip(st, last_exit_);
     // The unit saw the flag at a taken jump and left at its target without acting on it;
     // the interpreter polls after every taken jump, so the poll happens here, at the same ip.
     if (why == jit_abi::kExitPoll && !st.poll_slow(st.ip)) return JitOutcome::Error;
@@ -421,6 +490,70 @@ class VmDriver final : public JitHook {
     std::vector<Value> slots, stack;
   };
 
+  // -- The tracing tier -------------------------------------------------------------------
+
+  // A recorded lap as its chunk, and the site (kind specialisations) compiled from it.
+  struct TraceCode {
+    jit::SyntheticTrace synth;
+    Site site;
+  };
+  // Per loop header: its trace, or how often recording failed there.
+  struct TraceSite {
+    std::shared_ptr<TraceCode> code;
+    uint32_t tries = 0;       // recordings aborted or traces given up
+    uint32_t side_exits = 0;  // exits of the current trace other than the loop's own
+    bool off = false;         // tries used up: the loop stays interpreted
+  };
+
+  bool trace_on() const { return has_tiers(options_.tiers, JitTiers::Trace); }
+
+  // Backedges until the next recording after `tries` failures: the threshold, times
+  // retry_backoff per failure.
+  int32_t threshold_after(uint32_t tries) const {
+    int64_t n = std::max<uint32_t>(options_.trace.trace_threshold, 1);
+    for (uint32_t k = 0; k < tries && n < (int64_t{1} << 30); ++k) n *= std::max<uint32_t>(options_.trace.retry_backoff, 1);
+    return static_cast<int32_t>(std::min<int64_t>(n, int64_t{1} << 30));
+  }
+
+  // A recording aborted or a trace was given up at `anchor`, for `reason`: try again
+  // later (backing off), or never once abort_retries are used up.
+  void give_up(TraceSite& t, uint64_t anchor, const std::string& reason) {
+    Engine::get().count_fallback(Tier::Trace, reason);
+    t.code.reset();
+    ++t.tries;
+    t.off = t.tries > options_.trace.abort_retries;
+    backedge_counter(anchor) = t.off ? kNever : -threshold_after(t.tries);
+  }
+
+  // The backedge to the loop header st.ip: enter its trace, or count toward recording one.
+  JitOutcome trace_entry(VMState& st) {
+    const uint64_t anchor = st.ip;
+    TraceSite& t = traces_[anchor];
+    int32_t& counter = backedge_counter(anchor);
+    if (t.off) {
+      counter = kNever;
+      return JitOutcome::Interpret;
+    }
+    if (!t.code) {  // due: record the next lap
+      rec_ = jit::TraceRecording{anchor, st.frames.size(), {}};
+      st.recording = true;
+      counter = kAgainSoon;
+      return JitOutcome::Record;
+    }
+    std::shared_ptr<TraceCode> code = t.code;  // give_up() below may drop it
+    const JitOutcome o = visit_code(st, code->synth.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true,
+                                    &code->synth.real_ip);
+    counter = o == JitOutcome::Ran ? kAgainNow : code->site.next_counter;
+    if (o != JitOutcome::Ran) return o;
+    // Side exits: the trace left inside the loop (the other way of a branch, an op it
+    // leaves to the interpreter). Too many, and the trace goes (to be recorded again).
+    if (last_exit_why_ != jit_abi::kExitPoll && !code->synth.leaves_loop(last_exit_) &&
+        ++t.side_exits >= std::max<uint32_t>(options_.trace.max_side_exits, 1)) {
+      give_up(t, anchor, "trace given up: " + std::to_string(t.side_exits) + " side exits");
+    }
+    return o;
+  }
+
   JitOptions options_;
   jit::Lowerings lowered_;  // the chunk's Extended ops native code runs itself
   Site chunk_site_;
@@ -429,6 +562,10 @@ class VmDriver final : public JitHook {
   std::vector<FrameRecord> records_;  // one bail-out's frames, innermost first
   std::unordered_map<uint64_t, uint64_t> backedge_from_;  // loop header -> its last backward jump
   bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())
+  uint64_t last_exit_ = 0;        // the (running chunk's) ip where the last unit left
+  uint32_t last_exit_why_ = 0;    // and why (VmExit)
+  std::unordered_map<uint64_t, TraceSite> traces_;  // by loop header
+  jit::TraceRecording rec_;       // the recording in progress (st.recording)
   bool record_failed_ = false;
   std::vector<jit_abi::AbiValue> exit_stack_;
 };

@@ -152,11 +152,19 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
     RELOAD_FRAME();                           \
     cur = &st.code.stream(st.cur_stream);     \
   } while (0)
+  // The metered loop runs under a fuel limit and while a trace is recorded; recording
+  // sees each op before it runs, and ends this loop when it is over (ExitReason::Switch).
 #define METER()                                                       \
   do {                                                                \
     if constexpr (kMetered) {                                         \
-      if (FUSEVM_UNLIKELY(st.fuel_left == 0)) goto fuel_exhausted;    \
-      --st.fuel_left;                                                 \
+      if (FUSEVM_UNLIKELY(st.recording)) {                            \
+        SYNC_AT_PC();                                                 \
+        if (!st.jit->on_record(st)) return ExitReason::Switch;        \
+      }                                                               \
+      if (st.limits.fuel != 0) {                                      \
+        if (FUSEVM_UNLIKELY(st.fuel_left == 0)) goto fuel_exhausted;  \
+        --st.fuel_left;                                               \
+      }                                                               \
     }                                                                 \
   } while (0)
 #define NEXT()     \
@@ -925,6 +933,8 @@ jit_backedge : {
         break;
       case JitOutcome::Interpret:
         break;
+      case JitOutcome::Record:
+        return ExitReason::Switch;  // st.ip is the header: recording starts there
     }
   }
   NEXT();
@@ -957,8 +967,13 @@ error_exit:
 }
 
 ExitReason Interp::execute(VMState& st, VM& vm, CodeStream* cur, const Insn* pc) {
-  if (st.limits.fuel != 0) return run_loop<true>(st, vm, cur, pc);
-  return run_loop<false>(st, vm, cur, pc);
+  for (;;) {
+    const ExitReason why = st.limits.fuel != 0 || st.recording ? run_loop<true>(st, vm, cur, pc)
+                                                                : run_loop<false>(st, vm, cur, pc);
+    if (why != ExitReason::Switch) return why;
+    cur = &st.code.stream(st.cur_stream);
+    pc = cur->at(st.ip);
+  }
 }
 
 }  // namespace fusevm

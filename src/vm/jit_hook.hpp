@@ -20,6 +20,8 @@ enum class JitOutcome : uint8_t {
   Ran,        ///< native code ran: st.ip, the stack and the frame's slots moved on
   Error,      ///< the run ends: st.error is set (a strict-mode fallback, or the poll
               ///< after a unit left at a taken jump found an interrupt)
+  Record,     ///< on_backedge armed a trace recording (st.recording): the interpreter
+              ///< goes on at st.ip showing each op to on_record
 };
 
 /// The JIT side of one VM. Called on the VM's thread only, with st synced (stack top,
@@ -38,6 +40,13 @@ class JitHook {
   /// the counter. Ran: the call is done (st.ip after it, result pushed) or native code
   /// bailed out inside it (its frames are on the frame stack, st.ip where to go on).
   virtual JitOutcome on_call(VMState& st) = 0;
+  /// While st.recording: the op at st.ip (stream st.cur_stream) is about to execute.
+  /// Returns false when the recording is over (closed or aborted; st.recording is then
+  /// false) and the op has not been recorded.
+  virtual bool on_record(VMState& st) = 0;
+  /// The run ended (or an embedder's call returned) with a recording still armed: it is
+  /// dropped without counting against its loop (the loop may be entered again).
+  virtual void drop_recording() = 0;
   /// The options in force.
   virtual const JitOptions& options() const = 0;
 

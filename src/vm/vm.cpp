@@ -200,6 +200,13 @@ int32_t* jit_counters_for_run(VMState& st) {
   return st.jit->counters();
 }
 
+// A recording still armed when the outermost run or call returns is dropped.
+void end_recording(VMState& st) {
+  if (!st.recording) return;
+  st.recording = false;
+  st.jit->drop_recording();
+}
+
 }  // namespace
 
 VMResult VM::run() {
@@ -228,6 +235,7 @@ VMResult VM::run() {
     why = ExitReason::Error;
   }
   st.running = false;
+  end_recording(st);
   if (why == ExitReason::BlockDone || why == ExitReason::CallDone) why = ExitReason::End;
   VMResult r = finish(st, why);
   notify_run_finished(*this, r);
@@ -250,10 +258,13 @@ void VM::enable_jit(JitTiers tiers) {
   enable_jit(with_jit_environment(options));
 }
 
+void VM::enable_tracing_jit() { enable_jit(JitTiers::Trace); }
+
 void VM::enable_jit(const JitOptions& options) {
   VMState& st = *s_;
   if (st.running) return;  // a hook swapped under a running loop would dangle
   st.jit_counters = nullptr;
+  st.recording = false;
   st.jit = options.tiers == JitTiers::Off ? nullptr : make_jit_hook(st.chunk, options);
 }
 
@@ -310,6 +321,7 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
     why = ExitReason::Error;
   }
   st.running = was_running;
+  if (!was_running) end_recording(st);
   st.ip = saved_ip;
   st.cur_stream = CodeSet::kMain;
   VMResult r = VMResult::Halted();

@@ -23,6 +23,7 @@ enum class ExitReason : uint8_t {
   BlockDone,  ///< a block activation reached its end
   CallDone,   ///< VM::call's sub returned to the host-return sentinel
   Error,      ///< VMState::error is set
+  Switch,     ///< a trace recording started or ended: go on in the other dispatch loop
 };
 
 /// Tools may tune these; the interpreter reads them through VMState.
@@ -66,6 +67,9 @@ struct VMState {
   // loop reads it once per entry.
   std::unique_ptr<JitHook> jit;
   int32_t* jit_counters = nullptr;
+  // A trace recording is armed (JitHook::on_record): the metered dispatch loop runs, and
+  // shows the hook every op before it executes.
+  bool recording = false;
 
   std::vector<BuiltinFn> builtins;
   ExtensionHandler ext_handler;

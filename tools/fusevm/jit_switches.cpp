@@ -21,11 +21,14 @@ std::optional<JitTiers> parse_jit_tiers(const std::string& text, std::string& er
     } else if (word == "block") {
       tiers = tiers | JitTiers::Block;
       saw_tier = true;
+    } else if (word == "trace") {
+      tiers = tiers | JitTiers::Trace;
+      saw_tier = true;
     } else if (word == "all") {
       tiers = tiers | JitTiers::All;
       saw_tier = true;
     } else {
-      error = "unknown JIT tier '" + word + "' (expected off, linear, block or all, comma-separated)";
+      error = "unknown JIT tier '" + word + "' (expected off, linear, block, trace or all, comma-separated)";
       return std::nullopt;
     }
     if (comma == std::string::npos) break;
@@ -73,6 +76,7 @@ std::string jit_stats_text(const JitStats& stats) {
   if (!stats.available) out += "jit: unavailable: " + stats.unavailable_reason + "\n";
   tier_text(out, "linear", stats.linear);
   tier_text(out, "block", stats.block);
+  tier_text(out, "trace", stats.trace);
   return out;
 }
 

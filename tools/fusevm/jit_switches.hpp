@@ -17,7 +17,7 @@ struct JitSwitches {
   bool stats = false;            ///< --stats: per-tier counters on stderr after the run
 };
 
-/// Parse a --jit / FUSEVM_JIT value: a comma list of off, linear, block, all. nullopt
+/// Parse a --jit / FUSEVM_JIT value: a comma list of off, linear, block, trace, all. nullopt
 /// with `error` set when a word is unknown or `off` is combined with a tier.
 std::optional<JitTiers> parse_jit_tiers(const std::string& text, std::string& error);
 /// Defaults from FUSEVM_JIT, FUSEVM_JIT_SYNC=1 and FUSEVM_JIT_STRICT=1 (all tiers, async,

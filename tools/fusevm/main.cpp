@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
            if (!tiers) throw CLI::ValidationError("--jit", error);
            jit.options.tiers = *tiers;
          },
-         "JIT tiers: off, linear, block or all, comma-separated (default: all, or $FUSEVM_JIT)")
+         "JIT tiers: off, linear, block, trace or all, comma-separated (default: all, or $FUSEVM_JIT)")
       ->type_name("LIST");
   run->add_flag("--jit-sync", jit.options.sync,
                 "Compile hot code before continuing instead of in the background ($FUSEVM_JIT_SYNC=1)");

@@ -1,0 +1,71 @@
+// The tracing tier's core side (spec/jit.md §4, issue 6): recording one lap of a hot loop
+// as the interpreter runs it, and turning the recorded path into a chunk of its own that
+// the VM tier's compiler (kUnitVm) compiles like any loop.
+//
+// A trace is a straight path with guards. Written as a chunk, each conditional jump of the
+// path keeps its op and its condition, with the direction the recording took going on to
+// the next op of the trace and the other direction jumping past the trace's end; the
+// closing jump goes back to op 0. A jump past the end leaves native code there, and
+// `real_ip` says where the interpreter goes on. So kinds, guards, exits with the exact
+// interpreter state, polling and every op the VM tier runs come from one compiler.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fusevm/chunk.hpp"
+#include "fusevm/vm.hpp"
+#include "jit/vm_units.hpp"
+
+namespace fusevm::jit {
+
+/// Why a recording stopped without a trace (the text is what --stats counts).
+enum class TraceAbort : uint8_t {
+  TooLong,        ///< more ops than TraceJitConfig::max_trace_len
+  LeftFrame,      ///< a call, return or block activation (traces stay in the loop's frame)
+  Op,             ///< an op the trace compiler does not run natively
+  Stack,          ///< a lap pops values from before the loop, or leaves values behind
+  Unit,           ///< the trace chunk is not a unit the VM tier compiles (see the reason)
+};
+/// Text for a TraceAbort.
+const char* trace_abort_name(TraceAbort why);
+
+/// One recording in progress: the ips of the ops run since the loop header, in order.
+struct TraceRecording {
+  uint64_t anchor = 0;      ///< the loop header; landing on it by a jump closes the recording
+  size_t frames = 0;        ///< frame count at the header
+  std::vector<uint64_t> ips;
+};
+
+/// What the recorder does with the op at `ip` that is about to run.
+enum class RecordStep : uint8_t { Continue, Close, Abort };
+
+/// Applies the recording rules to the op at `ip` in `frames` frames (main stream): it
+/// closes the recording when a jump landed on the anchor, aborts it (with `why` and
+/// `detail`) when the op or the place cannot be traced, or appends it.
+RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
+                     TraceRecording& rec, uint64_t ip, size_t frames, TraceAbort& why, std::string& detail);
+
+/// A recorded lap as a chunk of its own (see the file comment).
+struct SyntheticTrace {
+  Chunk chunk;                     ///< the trace's ops (the real chunk's pools, no subs)
+  std::vector<uint64_t> real_ip;   ///< for each trace ip (and each ip past the end): the real ip
+  uint64_t fallthrough = 0;        ///< where the loop's normal exit goes on (a real ip)
+  uint64_t backedge = 0;           ///< the trace ip of the closing jump (to op 0)
+  uint64_t loop_first = 0;         ///< the recorded lap's lowest and highest real ips
+  uint64_t loop_last = 0;
+  VmSite site;                     ///< the unit's site over the whole trace chunk
+  /// True when going on at real ip `real` leaves the loop (an ordinary loop exit, such as
+  /// a `while` header's test failing), false for a side exit (the other way of a branch
+  /// inside the loop, or an op native code left to the interpreter).
+  bool leaves_loop(uint64_t real) const { return real < loop_first || real > loop_last; }
+};
+
+/// Builds the trace chunk for a closed recording; nullopt with `why`/`detail` when the lap
+/// cannot be one (its stack is not balanced, or the VM tier would not take it).
+std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerings& lowered,
+                                               const TraceRecording& rec, TraceAbort& why, std::string& detail);
+
+}  // namespace fusevm::jit
