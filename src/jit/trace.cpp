@@ -76,6 +76,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     t.real_ip.push_back(real);
   };
   const size_t m = rec.ips.size();
+  std::optional<uint64_t> backedge;  // the trace op that jumps back to op 0
   for (size_t i = 0; i < m; ++i) {
     const uint64_t ip = rec.ips[i];
     Op op = chunk.ops[ip];
@@ -90,23 +91,29 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     // Where the recorded direction goes on in the trace: the next trace op, or op 0.
     const bool took = next == target;
     if (!falls) {  // an unconditional jump: nothing to test
-      if (closing) emit(Op::Jump(0), ip);
+      if (closing) {
+        backedge = out.ops.size();
+        emit(Op::Jump(0), ip);
+      }
       continue;
     }
     if (took) {
       // Taken when recorded: the jump goes on in the trace, falling through leaves it.
-      const uint64_t on = closing ? 0 : out.ops.size() + 2;
-      op.set_target(on);
+      if (closing) backedge = out.ops.size();
+      op.set_target(closing ? 0 : out.ops.size() + 2);
       emit(op, ip);
       emit(Op::Jump(exit_to(ip + 1)), ip + 1);
     } else {
       // Fell through when recorded: the jump leaves the trace.
       op.set_target(exit_to(target));
       emit(op, ip);
-      if (closing) emit(Op::Jump(0), ip + 1);
+      if (closing) {
+        backedge = out.ops.size();
+        emit(Op::Jump(0), ip + 1);
+      }
     }
   }
-  if (out.ops.empty() || out.ops.back().code() != OpCode::Jump || out.ops.back().target() != 0) {
+  if (!backedge) {
     why = TraceAbort::Unit;
     detail = "the lap does not end with a jump back to its header";
     return std::nullopt;
@@ -117,7 +124,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     if (op.has_target() && (op.target() & kExitBit) != 0) op.set_target(n + (op.target() & ~kExitBit));
   }
   for (uint64_t real : exits) t.real_ip.push_back(real);
-  t.backedge = n - 1;
+  t.backedge = *backedge;
   t.loop_first = rec.anchor;
   t.loop_last = *std::max_element(rec.ips.begin(), rec.ips.end());
   // The normal exit: the closing jump's other direction, or (a `while` closed by a plain

@@ -307,7 +307,7 @@ inline std::string options_text(const RunSetup& s) {
 /// Native entries of both tiers so far (since the last JitCompiler::reset()).
 inline uint64_t entered_now() {
   const JitStats s = JitCompiler::stats();
-  return s.linear.entered + s.block.entered;
+  return s.linear.entered + s.block.entered + s.trace.entered;
 }
 
 // -- Minimising -----------------------------------------------------------------------------

@@ -49,6 +49,7 @@ struct SuiteSpec {
   JitTiers tiers = JitTiers::All;
   bool sync = true;
   std::vector<uint32_t> thresholds{10};  // block_threshold, drawn per program
+  std::vector<uint32_t> trace_thresholds{50};  // TraceJitConfig::trace_threshold, drawn per program
   std::vector<int> runs{1};   // drawn per program
   bool wait_between_runs = false;
   double tight_stack = 0.0;   // share of programs run with a small max_stack
@@ -141,14 +142,17 @@ void run_suite(const SuiteSpec& spec) {
     o.sync = spec.sync;
     o.strict = true;
     o.block_threshold = spec.thresholds[r.below(spec.thresholds.size())];
+    o.trace.trace_threshold = spec.trace_thresholds[r.below(spec.trace_thresholds.size())];
+    if (r.chance(0.3)) o.trace.max_side_exits = 1 + static_cast<uint32_t>(r.below(4));  // give traces up often
     jitted.jit = o;
     jitted.wait_between_runs = spec.wait_between_runs;
     if (r.chance(spec.retier)) {
       // Later runs switch tiers, thresholds or the JIT itself off and on again.
-      static const JitTiers kTiers[] = {JitTiers::Off, JitTiers::Linear, JitTiers::Block, JitTiers::All};
+      static const JitTiers kTiers[] = {JitTiers::Off, JitTiers::Linear, JitTiers::Block, JitTiers::Trace,
+                                        JitTiers::All};
       for (int n = 0; n < 3; ++n) {
         JitOptions x = o;
-        x.tiers = kTiers[r.below(4)];
+        x.tiers = kTiers[r.below(5)];
         x.block_threshold = r.chance(0.5) ? 1 : 10;
         jitted.retier.push_back(x);
       }
@@ -223,6 +227,31 @@ TEST_F(JitVmDifferential, straight_line_chunks_match_the_interpreter_under_the_l
   s.tiers = JitTiers::Linear;
   s.runs = {1, 2, 3};
   s.min_entered = 0.6;
+  run_suite(s);
+}
+
+// The tracing tier alone: every loop is recorded after 1 to 50 backedges (spec/jit.md
+// §7.5, extended to every kind, division, nested loops, breaks and kind changes), and
+// traces are often given up and recorded again.
+TEST_F(JitVmDifferential, looped_programs_match_the_interpreter_under_the_tracing_tier) {
+  SuiteSpec s{"trace", 0x7EACE00000000000ULL, 600, kMixed};
+  s.tiers = JitTiers::Trace;
+  s.trace_thresholds = {1, 2, 5, 13, 50};
+  s.runs = {1, 2, 5};
+  s.second_vm = true;
+  s.min_entered = 0.25;
+  run_suite(s);
+}
+
+// Block and tracing tiers together (the default): loops the block tier cannot keep native
+// are traced.
+TEST_F(JitVmDifferential, looped_programs_match_the_interpreter_with_every_tier) {
+  SuiteSpec s{"all", 0xA11A000000000000ULL, 400, kMixed};
+  s.tiers = JitTiers::All;
+  s.thresholds = {1, 10};
+  s.trace_thresholds = {1, 5, 50};
+  s.runs = {1, 3};
+  s.min_entered = 0.35;
   run_suite(s);
 }
 
