@@ -234,14 +234,15 @@ void block_direct(benchmark::State& state, const LoopCase* c) {
 
 // -- mode vm_block: the same loops through a VM that compiles them itself ------------------
 
-/// A VM over `chunk` with the block tier on (synchronous, strict, hot at once), or none.
-std::unique_ptr<fusevm::VM> jit_vm(const Chunk& chunk) {
+/// A VM over `chunk` with `tiers` on (synchronous, strict, hot at once).
+std::unique_ptr<fusevm::VM> jit_vm(const Chunk& chunk, fusevm::JitTiers tiers = fusevm::JitTiers::Block) {
   auto vm = std::make_unique<fusevm::VM>(chunk);
   fusevm::JitOptions o;
-  o.tiers = fusevm::JitTiers::Block;
+  o.tiers = tiers;
   o.sync = true;
   o.strict = true;
   o.block_threshold = 1;
+  o.trace.trace_threshold = 1;
   vm->enable_jit(o);
   return vm;
 }
@@ -254,19 +255,24 @@ std::optional<int64_t> vm_run(fusevm::VM& vm) {
   return r.value().to_int();
 }
 
-/// The VM-driven path as a program meets it: run() enters the loop's unit at its first
-/// backedge (compiled on the first, untimed run); each iteration is reset + run.
-void vm_block(benchmark::State& state, const LoopCase* c) {
+/// The VM-driven path as a program meets it: run() enters the loop's unit (vm_block) or
+/// trace (vm_trace) at its first or second backedge (compiled on the first, untimed run);
+/// each iteration is reset + run.
+void vm_loop(benchmark::State& state, const LoopCase* c, fusevm::JitTiers tier) {
   if (!JitCompiler::available()) return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
   std::string error;
   std::optional<Chunk> chunk = assemble_or_error(c->source, c->name, error);
   if (!chunk) return skip(state, error);
-  std::unique_ptr<fusevm::VM> vm = jit_vm(*chunk);
-  const uint64_t entered = JitCompiler::stats().block.entered;
+  std::unique_ptr<fusevm::VM> vm = jit_vm(*chunk, tier);
+  auto tier_stats = [tier] {
+    const fusevm::JitStats s = JitCompiler::stats();
+    return tier == fusevm::JitTiers::Trace ? s.trace : s.block;
+  };
+  const uint64_t entered = tier_stats().entered;
   std::optional<int64_t> first = vm_run(*vm);
-  if (first != c->result || JitCompiler::stats().block.entered == entered) {
+  if (first != c->result || tier_stats().entered == entered) {
     return skip(state, c->name + ": the VM did not run it natively with the right result: " +
-                           reasons_of(JitCompiler::stats().block));
+                           reasons_of(tier_stats()));
   }
   std::optional<int64_t> last;
   for (auto _ : state) {
@@ -436,7 +442,10 @@ int main(int argc, char** argv) {
   for (const LoopCase& c : loop_cases()) {
     benchmark::RegisterBenchmark(("block_direct/" + c.name).c_str(), block_direct, &c)
         ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("vm_block/" + c.name).c_str(), vm_block, &c)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("vm_block/" + c.name).c_str(), vm_loop, &c, fusevm::JitTiers::Block)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("vm_trace/" + c.name).c_str(), vm_loop, &c, fusevm::JitTiers::Trace)
+        ->Unit(benchmark::kMicrosecond);
   }
   for (const std::string& name : program_names()) {
     benchmark::RegisterBenchmark(("vm_program_jit/" + name).c_str(), vm_program, &name, true)

@@ -630,6 +630,17 @@ TEST_F(CliTest, ForcedBlockTierRunsAHotLoopNatively) {
   EXPECT_NE(dump.err.find("define"), std::string::npos) << "no LLVM IR on stderr";
 }
 
+TEST_F(CliTest, ForcedTracingTierTracesAHotLoopAfterTraceThresholdBackedges) {
+  if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
+  const std::string p = program("p.fasm", kHotLoop);
+  ToolRun r = run_tool({"run", p, "--jit=trace", "--jit-sync", "--jit-strict", "--stats", "--trace-threshold=3"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "500500\n");
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("jit trace: compiled 1, .*entered 1"))) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("jit block: compiled 0, .*entered 0"))) << r.err;
+  EXPECT_EQ(run_tool({"run", p, "--trace-threshold=0"}).status, 2);
+}
+
 TEST_F(CliTest, ObjectCacheServesTheSecondRunAndTheCacheIsPrivate) {
   if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
   const std::string p = program("p.fasm", kHotLoop);

@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   run->add_flag("--jit-strict", jit.options.strict,
                 "A tier that falls back (compile failure, no plugin) is a runtime error ($FUSEVM_JIT_STRICT=1)");
   run->add_flag("--stats", jit.stats, "Print the JIT's per-tier counters on stderr after the run");
+  run->add_option("--trace-threshold", jit.options.trace.trace_threshold,
+                  "Backedges to a loop header before the tracing tier records its next lap")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 30));
   run->add_option_function<std::string>(
          "--dump",
          [&jit](const std::string& text) {
