@@ -48,10 +48,28 @@ enum class RecordStep : uint8_t { Continue, Close, Abort };
 RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
                      TraceRecording& rec, uint64_t ip, size_t frames, TraceAbort& why, std::string& detail);
 
+/// One recorded path of a trace tree: the first is the loop's lap from its header; each
+/// other one starts where a guard of an earlier path left (a side exit that got hot) and
+/// runs until the loop's header again.
+struct TracePath {
+  std::vector<uint64_t> ips;
+  int32_t parent = -1;       ///< the path whose guard it continues, or -1 (the first)
+  size_t parent_pos = 0;     ///< that guard's position in the parent's ips
+};
+
+/// An exit of a trace chunk: where the interpreter goes on, and which guard of which path
+/// left (a guard is the op at `pos` of path `path`; kNoGuard for other exits).
+struct TraceExit {
+  uint64_t real = 0;
+  int32_t path = -1;
+  size_t pos = 0;
+};
+
 /// A recorded lap as a chunk of its own (see the file comment).
 struct SyntheticTrace {
   Chunk chunk;                     ///< the trace's ops (the real chunk's pools, no subs)
   std::vector<uint64_t> real_ip;   ///< for each trace ip (and each ip past the end): the real ip
+  std::vector<TraceExit> exits;    ///< trace ip n + k leaves through exits[k]
   uint64_t fallthrough = 0;        ///< where the loop's normal exit goes on (a real ip)
   uint64_t backedge = 0;           ///< the trace ip of the closing jump (to op 0)
   uint64_t loop_first = 0;         ///< the recorded lap's lowest and highest real ips
@@ -63,9 +81,12 @@ struct SyntheticTrace {
   bool leaves_loop(uint64_t real) const { return real < loop_first || real > loop_last; }
 };
 
-/// Builds the trace chunk for a closed recording; nullopt with `why`/`detail` when the lap
-/// cannot be one (its stack is not balanced, or the VM tier would not take it).
-std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerings& lowered,
-                                               const TraceRecording& rec, TraceAbort& why, std::string& detail);
+/// Builds the trace chunk of the loop at `anchor` from its recorded paths (paths[0] the lap,
+/// each other one attached to its parent's guard instead of that guard's exit); nullopt
+/// with `why`/`detail` when they cannot be one (a path's stack is not balanced, or the VM
+/// tier would not take the chunk).
+std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
+                                               const std::vector<TracePath>& paths, TraceAbort& why,
+                                               std::string& detail);
 
 }  // namespace fusevm::jit

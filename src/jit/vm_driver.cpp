@@ -142,25 +142,63 @@ class VmDriver final : public JitHook {
     }
     if (step == jit::RecordStep::Continue) return true;
     st.recording = false;
+    const bool side = side_exit_ >= 0;
+    const std::string failure = std::string(jit::trace_abort_name(why)) + " (" + detail + ")";
     if (step == jit::RecordStep::Abort) {
-      give_up(t, rec_.anchor, std::string(jit::trace_abort_name(why)) + " (" + detail + ")");
+      if (side) {
+        side_path_failed(t, failure);
+      } else {
+        give_up(t, rec_.anchor, failure);
+      }
       return false;
     }
-    std::optional<jit::SyntheticTrace> synth = jit::synthesise_trace(st.chunk, lowered_, rec_, why, detail);
+    // Closed: the lap (a new trace) or a side path added to the loop's trace tree.
+    std::vector<jit::TracePath> paths;
+    if (side && t.code) {
+      paths = t.code->paths;
+      const jit::TraceExit& e = t.code->synth.exits[static_cast<size_t>(side_exit_)];
+      paths.push_back(jit::TracePath{rec_.ips, e.path, e.pos});
+    } else {
+      paths.push_back(jit::TracePath{rec_.ips, -1, 0});
+    }
+    std::optional<jit::SyntheticTrace> synth =
+        jit::synthesise_trace(st.chunk, lowered_, rec_.anchor, paths, why, detail);
     if (!synth) {
-      give_up(t, rec_.anchor, std::string(jit::trace_abort_name(why)) + " (" + detail + ")");
+      const std::string reason = std::string(jit::trace_abort_name(why)) + " (" + detail + ")";
+      if (side) {
+        side_path_failed(t, reason);
+      } else {
+        give_up(t, rec_.anchor, reason);
+      }
       return false;
     }
-    t.code = std::make_shared<TraceCode>();
-    t.code->synth = std::move(*synth);
-    t.code->site.resolved = true;
-    t.code->site.site = t.code->synth.site;
-    t.side_exits = 0;
+    auto code = std::make_shared<TraceCode>();
+    code->paths = std::move(paths);
+    code->synth = std::move(*synth);
+    code->site.resolved = true;
+    code->site.site = code->synth.site;
+    code->exit_counts.assign(code->synth.exits.size(), 0);
+    code->exit_dead.assign(code->synth.exits.size(), 0);
+    if (side && t.code) {  // guards whose side paths failed stay so
+      for (size_t k = 0; k < code->synth.exits.size(); ++k) {
+        for (size_t j = 0; j < t.code->synth.exits.size(); ++j) {
+          const jit::TraceExit& a = code->synth.exits[k];
+          const jit::TraceExit& b = t.code->synth.exits[j];
+          if (a.path == b.path && a.pos == b.pos && a.real == b.real) code->exit_dead[k] = t.code->exit_dead[j];
+        }
+      }
+    }
+    t.code = std::move(code);
+    if (!side) t.side_exits = 0;
+    side_exit_ = -1;
     backedge_counter(rec_.anchor) = kAgainNow;  // compiled at the next backedge, entered when ready
     return false;
   }
 
-  void drop_recording() override { rec_.ips.clear(); }
+  void drop_recording() override {
+    rec_.ips.clear();
+    side_exit_ = -1;
+  }
 
   // The loop at st.ip, reached by the backward jump at `from`: its unit, entered if ready.
   JitOutcome loop_entry(VMState& st, uint64_t from) {
@@ -475,6 +513,7 @@ class VmDriver final : public JitHook {
     while (frame.slots.size() > original && frame.slots.back().is_undef()) frame.slots.pop_back();
     for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(exit_stack_[k]));
     // A trace's ips are its own: each maps to the running chunk's (past-the-end ones too).
+    last_trace_ip_ = uf.resume_ip;
     last_exit_ = ip_map != nullptr && uf.resume_ip < ip_map->size() ? (*ip_map)[uf.resume_ip] : uf.resume_ip;
     last_exit_why_ = why;
     st.ip = resume_ip(st, last_exit_);
@@ -494,8 +533,11 @@ class VmDriver final : public JitHook {
 
   // A recorded lap as its chunk, and the site (kind specialisations) compiled from it.
   struct TraceCode {
+    std::vector<jit::TracePath> paths;  // the tree: the lap, then side paths
     jit::SyntheticTrace synth;
     Site site;
+    std::vector<uint32_t> exit_counts;  // per exit of synth: times the trace left there
+    std::vector<uint8_t> exit_dead;     // per exit: recording a side path from it failed
   };
   // Per loop header: its trace, or how often recording failed there.
   struct TraceSite {
@@ -544,14 +586,47 @@ class VmDriver final : public JitHook {
     const JitOutcome o = visit_code(st, code->synth.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true,
                                     &code->synth.real_ip);
     counter = o == JitOutcome::Ran ? kAgainNow : code->site.next_counter;
-    if (o != JitOutcome::Ran) return o;
-    // Side exits: the trace left inside the loop (the other way of a branch, an op it
-    // leaves to the interpreter). Too many, and the trace goes (to be recorded again).
-    if (last_exit_why_ != jit_abi::kExitPoll && !code->synth.leaves_loop(last_exit_) &&
-        ++t.side_exits >= std::max<uint32_t>(options_.trace.max_side_exits, 1)) {
+    if (o != JitOutcome::Ran || last_exit_why_ == jit_abi::kExitPoll || code->synth.leaves_loop(last_exit_)) return o;
+    // A side exit: the trace left inside the loop. At a guard that gets hot, the path from
+    // there is recorded and joins the tree; other exits (an op left to the interpreter, a
+    // guard whose path could not be recorded, a full tree) count, and too many drop the
+    // trace (to be recorded again later).
+    const uint64_t n = code->synth.chunk.ops.size();
+    if (last_trace_ip_ >= n && last_trace_ip_ - n < code->synth.exits.size()) {
+      const size_t k = last_trace_ip_ - n;
+      if (code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths() &&
+          ++code->exit_counts[k] >= side_threshold()) {
+        rec_ = jit::TraceRecording{anchor, st.frames.size(), {}};
+        side_exit_ = static_cast<int32_t>(k);
+        st.recording = true;
+        counter = kAgainSoon;
+        return JitOutcome::Record;
+      }
+      if (code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths()) return o;
+    }
+    if (++t.side_exits >= std::max<uint32_t>(options_.trace.max_side_exits, 1)) {
       give_up(t, anchor, "trace given up: " + std::to_string(t.side_exits) + " side exits");
     }
     return o;
+  }
+
+  // Side exits at one guard before the path from it is recorded; fewer than the exits that
+  // drop a trace, so a branch that flips gets its path first.
+  uint32_t side_threshold() const {
+    const uint32_t half = std::max<uint32_t>(options_.trace.max_side_exits / 2, 1);
+    return std::min(std::max<uint32_t>(options_.trace.trace_threshold, 1), half);
+  }
+  // Side paths one tree may hold.
+  size_t max_side_paths() const { return std::max<size_t>(options_.trace.max_trace_chain, 1) * 4; }
+
+  // Recording the path from a side exit failed: that guard keeps leaving (and counting).
+  void side_path_failed(TraceSite& t, const std::string& reason) {
+    Engine::get().count_fallback(Tier::Trace, "side path: " + reason);
+    if (t.code && side_exit_ >= 0 && static_cast<size_t>(side_exit_) < t.code->exit_dead.size()) {
+      t.code->exit_dead[static_cast<size_t>(side_exit_)] = 1;
+    }
+    side_exit_ = -1;
+    backedge_counter(rec_.anchor) = kAgainNow;
   }
 
   JitOptions options_;
@@ -563,6 +638,8 @@ class VmDriver final : public JitHook {
   std::unordered_map<uint64_t, uint64_t> backedge_from_;  // loop header -> its last backward jump
   bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())
   uint64_t last_exit_ = 0;        // the (running chunk's) ip where the last unit left
+  uint64_t last_trace_ip_ = 0;    // the same, as the unit's own ip (a trace's exit number)
+  int32_t side_exit_ = -1;        // the recording in progress starts at this exit of its trace
   uint32_t last_exit_why_ = 0;    // and why (VmExit)
   std::unordered_map<uint64_t, TraceSite> traces_;  // by loop header
   jit::TraceRecording rec_;       // the recording in progress (st.recording)

@@ -1,4 +1,4 @@
-// The tracing tier through the VM (issue 6, phases 1, 3 and 6 so far): spec/jit.md §7.3's
+// The tracing tier through the VM (issue 6, phases 1, 3, 6 and 9 so far): spec/jit.md §7.3's
 // items that apply to loops in one frame, each run interpreted and traced with every
 // observable identical (ARCHITECTURE §9), and the counters that say what the tier did.
 //
@@ -210,10 +210,10 @@ skip:
   EXPECT_EQ(reason_count(trace_stats(), "trace given up"), 0u);
 }
 
-// §4.14's data-dependent branch: recorded with slot 1 true, then run with it false, so every
-// entry leaves at the guard; after max_side_exits the trace is given up (and recorded
-// again later). Results stay the interpreter's throughout.
-TEST_F(JitTrace, a_branch_that_flips_exits_the_trace_and_gives_it_up_after_max_side_exits) {
+// §4.14's data-dependent branch: recorded with slot 1 true, then run with it false, so the
+// trace leaves at its guard; once that exit is hot the path from it is recorded and joins
+// the trace (a tree), which then runs both ways natively.
+TEST_F(JitTrace, a_branch_that_flips_gets_its_side_path_recorded_into_the_trace) {
   const std::string flip = R"(
     LoadInt 0
     SetSlot 0
@@ -235,10 +235,8 @@ skip:
   Chunk chunk = assembled_or_fail(flip);
   VM interp(chunk);
   VM vm(chunk);
-  JitOptions o = *traced(5).jit;
-  o.trace.max_side_exits = 3;
-  vm.enable_jit(o);
-  for (bool flag : {true, false, false, false, false}) {
+  vm.enable_jit(*traced(5).jit);
+  for (bool flag : {true, false, false, true, false}) {
     interp.reset();
     vm.reset();
     interp.globals()[0] = Value::Bool(flag);
@@ -248,7 +246,87 @@ skip:
     EXPECT_EQ(got.repr(), want.repr()) << "flag " << flag;
   }
   const JitTierStats t = trace_stats();
-  EXPECT_GE(t.entered, 2u);
+  EXPECT_EQ(t.compiled + t.cached, 2u) << "the lap, then the tree with the side path";
+  EXPECT_EQ(reason_count(t, "trace given up"), 0u);
+}
+
+// A branch taken every other lap (examples/jit_demo.fasm's shape): both ways end up in one
+// tree, and the differential check holds on every run.
+TEST_F(JitTrace, a_branch_taken_every_other_lap_runs_natively_both_ways) {
+  expect_same_as_interpreted(R"(
+    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+    LoadFloat 0.0
+    SetSlot 2
+top:
+    GetSlot 0
+    LoadInt 3000
+    NumLt
+    JumpIfFalse done
+    GetSlot 0
+    LoadInt 2
+    Mod
+    JumpIfFalse even
+    GetSlot 1
+    GetSlot 0
+    Add
+    SetSlot 1
+    Jump next
+even:
+    GetSlot 2
+    LoadFloat 0.5
+    Add
+    SetSlot 2
+next:
+    PreIncSlotVoid 0
+    Jump top
+done:
+    GetSlot 1
+    PrintLn 1
+    GetSlot 2
+    PrintLn 1
+)",
+                             traced(10, 2));
+  const JitTierStats t = trace_stats();
+  EXPECT_EQ(t.compiled + t.cached, 2u);
+  EXPECT_LE(t.entered, 2u * (10 + 10)) << "the tree keeps the loop native once both ways are in";
+  EXPECT_EQ(reason_count(t, "trace given up"), 0u);
+}
+
+// A side path that cannot be recorded (a builtin on it, every third lap; the lap recorded at
+// backedge 5 skips it) leaves its guard exiting; those exits count, and after
+// max_side_exits the trace is given up (to be recorded again).
+TEST_F(JitTrace, a_side_path_that_cannot_be_traced_counts_toward_giving_the_trace_up) {
+  const std::string text = R"(
+    LoadInt 0
+    SetSlot 0
+top:
+    GetSlot 0
+    LoadInt 3
+    Mod
+    JumpIfTrue skip
+    CallBuiltin 0, 0
+    Pop
+skip:
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 4000
+    NumLt
+    JumpIfTrue top
+    GetSlot 0
+    ReturnValue
+)";
+  Chunk chunk = assembled_or_fail(text);
+  VM vm(chunk);
+  vm.register_builtin(0, [](VM&, uint8_t) { return Value(); });
+  JitOptions o = *traced(5).jit;
+  o.trace.max_side_exits = 20;
+  vm.enable_jit(o);
+  EXPECT_TRUE(IsOk(vm.run(), Value::Int(4000)));
+  const JitTierStats t = trace_stats();
+  EXPECT_GE(reason_count(t, "side path: recording aborted: an op traces do not run"), 1u);
   EXPECT_GE(reason_count(t, "trace given up"), 1u);
 }
 
