@@ -2,6 +2,7 @@
 #include "jit/trace.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "fusevm/op.hpp"
 
@@ -17,33 +18,126 @@ const char* trace_abort_name(TraceAbort why) {
   }
 }
 
+TraceRecording TraceRecording::lap(uint64_t anchor, uint64_t latch, size_t frames) {
+  TraceRecording r;
+  r.anchor = anchor;
+  r.latch = latch;
+  r.frames = frames;
+  r.paths.emplace_back();
+  return r;
+}
+
+TraceRecording TraceRecording::side(uint64_t anchor, uint64_t latch, size_t frames, std::vector<TracePath> tree,
+                                    TracePos from) {
+  TraceRecording r;
+  r.anchor = anchor;
+  r.latch = latch;
+  r.frames = frames;
+  r.paths = std::move(tree);
+  TracePath p;
+  p.parent = from.path;
+  p.parent_pos = from.pos;
+  r.paths.push_back(std::move(p));
+  r.current = static_cast<int32_t>(r.paths.size() - 1);
+  return r;
+}
+
+namespace {
+
+// Where `ip` sits in path `p` or the paths it continues (up to the guard it continues
+// from), or nothing.
+std::optional<TracePos> find_in_lineage(const std::vector<TracePath>& paths, int32_t p, uint64_t ip) {
+  size_t limit = paths[static_cast<size_t>(p)].ips.size();
+  while (p >= 0) {
+    const TracePath& path = paths[static_cast<size_t>(p)];
+    for (size_t i = 0; i < limit && i < path.ips.size(); ++i) {
+      if (path.ips[i] == ip) return TracePos{p, i};
+    }
+    limit = path.parent_pos + 1;
+    p = path.parent;
+  }
+  return std::nullopt;
+}
+
+// The path attached to the guard at `at`, or -1.
+int32_t child_at(const std::vector<TracePath>& paths, TracePos at) {
+  for (size_t k = 0; k < paths.size(); ++k) {
+    if (paths[k].parent == at.path && paths[k].parent_pos == at.pos && paths[k].parent >= 0) {
+      return static_cast<int32_t>(k);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
 RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
                      TraceRecording& rec, uint64_t ip, size_t frames, TraceAbort& why, std::string& detail) {
+  auto abort = [&](TraceAbort w, std::string d) {
+    why = w;
+    detail = std::move(d);
+    return RecordStep::Abort;
+  };
+  if (frames != rec.frames) return abort(TraceAbort::LeftFrame, "at ip " + std::to_string(ip));
+  if (ip >= chunk.ops.size()) return abort(TraceAbort::LeftFrame, "the program ended");
+  if (rec.following) {
+    // The tree's next op after `last`: past a jump back into the tree, at its target;
+    // past a path's last op, the loop header; else the next one.
+    const TracePath& lp = rec.paths[static_cast<size_t>(rec.last.path)];
+    TracePos next{rec.last.path, rec.last.pos + 1};
+    if (const TracePos* to = lp.loop_at(rec.last.pos)) next = *to;
+    const bool path_ends = next.path == rec.last.path && next.pos >= lp.ips.size();
+    if (path_ends && ip == rec.anchor) return RecordStep::Close;
+    if (!path_ends && rec.paths[static_cast<size_t>(next.path)].ips[next.pos] == ip) {
+      rec.last = next;
+      return RecordStep::Continue;
+    }
+    // The interpreter went the other way at the guard `last`: along the path recorded from
+    // there, or on a new one.
+    const int32_t child = child_at(rec.paths, rec.last);
+    if (child >= 0 && rec.paths[static_cast<size_t>(child)].ips.front() == ip) {
+      rec.last = TracePos{child, 0};
+      return RecordStep::Continue;
+    }
+    if (!chunk.ops[lp.ips[rec.last.pos]].has_target()) {
+      return abort(TraceAbort::Unit, "left the recorded ops after a non-jump at ip " + std::to_string(ip));
+    }
+    if (child >= 0) return abort(TraceAbort::Unit, "a guard's both ways are taken at ip " + std::to_string(ip));
+    if (ip < rec.anchor || ip > rec.latch) return abort(TraceAbort::LeftFrame, "the loop exited at ip " + std::to_string(ip));
+    if (rec.paths.size() > 4 * std::max<size_t>(config.max_trace_chain, 1)) {
+      return abort(TraceAbort::TooLong, "more paths than 4 * max_trace_chain");
+    }
+    TracePath p;
+    p.parent = rec.last.path;
+    p.parent_pos = rec.last.pos;
+    rec.paths.push_back(std::move(p));
+    rec.current = static_cast<int32_t>(rec.paths.size() - 1);
+    rec.following = false;
+  }
+  TracePath& cur = rec.paths[static_cast<size_t>(rec.current)];
   // Landing on the header by a jump closes the lap (falling into it does not: the path
   // then goes round without its backward jump, and the recording goes on).
-  if (!rec.ips.empty() && ip == rec.anchor && chunk.ops[rec.ips.back()].has_target()) return RecordStep::Close;
-  if (frames != rec.frames) {
-    why = TraceAbort::LeftFrame;
-    detail = "at ip " + std::to_string(ip);
-    return RecordStep::Abort;
+  if (!cur.ips.empty() && ip == rec.anchor && chunk.ops[cur.ips.back()].has_target()) return RecordStep::Close;
+  // A backward jump onto an op the tree already has: an inner loop. Follow the tree from
+  // there instead of unrolling it.
+  if (!cur.ips.empty() && ip <= cur.ips.back() && chunk.ops[cur.ips.back()].has_target() &&
+      chunk.ops[cur.ips.back()].target() == ip) {
+    if (std::optional<TracePos> at = find_in_lineage(rec.paths, rec.current, ip)) {
+      cur.loops.emplace_back(cur.ips.size() - 1, *at);
+      rec.following = true;
+      rec.last = *at;
+      return RecordStep::Continue;
+    }
   }
-  if (ip >= chunk.ops.size()) {  // the program ends in the middle of the lap
-    why = TraceAbort::LeftFrame;
-    detail = "the program ended";
-    return RecordStep::Abort;
-  }
-  if (rec.ips.size() >= config.max_trace_len) {
-    why = TraceAbort::TooLong;
-    detail = std::to_string(config.max_trace_len) + " ops";
-    return RecordStep::Abort;
+  if (rec.recorded >= config.max_trace_len) {
+    return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
   }
   const Op& op = chunk.ops[ip];
   if (!vm_unit_op(op, lowered)) {
-    why = TraceAbort::Op;
-    detail = std::string(op_name(op.code())) + " at ip " + std::to_string(ip);
-    return RecordStep::Abort;
+    return abort(TraceAbort::Op, std::string(op_name(op.code())) + " at ip " + std::to_string(ip));
   }
-  rec.ips.push_back(ip);
+  cur.ips.push_back(ip);
+  ++rec.recorded;
   return RecordStep::Continue;
 }
 
@@ -65,6 +159,14 @@ bool stack_effect(const Op& op, const Lowerings& lowered, int64_t& pops, int64_t
   pops = info.pops;
   pushes = info.pushes;
   return info.pops != kVar && info.pushes != kVar;
+}
+
+// True if trace ip `k` is where a path other than the first starts (no op falls into it).
+bool starts_path(const std::vector<uint64_t>& starts, uint64_t k) {
+  for (size_t p = 1; p < starts.size(); ++p) {
+    if (starts[p] == k) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -92,53 +194,70 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     t.real_ip.push_back(real);
   };
   std::vector<uint64_t> starts(paths.size(), 0);  // each path's first trace ip
-  std::vector<int64_t> start_depth(paths.size(), 0);
-  std::optional<uint64_t> backedge;               // the first path's jump back to op 0
+  std::vector<std::vector<uint64_t>> syn(paths.size());  // trace ip of each path position
+  std::optional<uint64_t> backedge;               // the last jump back to op 0
   t.loop_first = t.loop_last = anchor;
   for (size_t p = 0; p < paths.size(); ++p) {
-    const std::vector<uint64_t>& ips = paths[p].ips;
+    const TracePath& path = paths[p];
+    const std::vector<uint64_t>& ips = path.ips;
     if (ips.empty()) return fail(TraceAbort::Unit, "an empty path");
+    if (p > 0 && (path.parent < 0 || static_cast<size_t>(path.parent) >= p)) {
+      return fail(TraceAbort::Unit, "a side path's parent comes after it");
+    }
     starts[p] = out.ops.size();
     bool closed = false;
     const size_t m = ips.size();
     for (size_t i = 0; i < m; ++i) {
       const uint64_t ip = ips[i];
+      syn[p].push_back(out.ops.size());
       t.loop_last = std::max(t.loop_last, ip);
       Op op = chunk.ops[ip];
-      const bool closing = i + 1 == m;
-      const uint64_t next = closing ? anchor : ips[i + 1];
+      const bool last = i + 1 == m;
+      // Where the recorded way goes on: the next op, the header (op 0) after a path's last
+      // op, or an earlier op of the tree (an inner loop's backedge).
+      const TracePos* back = path.loop_at(i);
+      if (back != nullptr && (!last || static_cast<size_t>(back->path) > p ||
+                              back->pos >= (static_cast<size_t>(back->path) == p ? i + 1 : paths[back->path].ips.size()))) {
+        return fail(TraceAbort::Unit, "an inner loop's backedge that does not end its path");
+      }
+      const bool closing = last && back == nullptr;
+      const uint64_t next = back != nullptr ? chunk.ops[ip].target() : closing ? anchor : ips[i + 1];
+      const uint64_t on = back != nullptr ? syn[static_cast<size_t>(back->path)][back->pos] : 0;
       if (!op.has_target()) {
+        if (last) return fail(TraceAbort::Unit, "a path ends with an op that is not a jump");
         emit(op, ip);
         continue;
       }
       const uint64_t target = op.target();
       if (op.code() == OpCode::Jump) {  // nothing to test
-        if (closing) {
-          if (p == 0) backedge = out.ops.size();
-          emit(Op::Jump(0), ip);
+        if (last) {
+          if (closing) backedge = out.ops.size();
+          emit(Op::Jump(on), ip);
           closed = true;
         }
         continue;
       }
       if (next == target) {
         // Taken when recorded: the jump goes on in the trace, falling through leaves it.
-        if (closing && p == 0) backedge = out.ops.size();
-        op.set_target(closing ? 0 : out.ops.size() + 2);
+        if (closing) backedge = out.ops.size();
+        op.set_target(last ? on : out.ops.size() + 2);
         emit(op, ip);
         emit(Op::Jump(exit_to(ip + 1, static_cast<int32_t>(p), i)), ip + 1);
       } else {
         // Fell through when recorded: the jump leaves the trace.
+        if (back != nullptr) return fail(TraceAbort::Unit, "an inner loop's backedge that fell through");
         op.set_target(exit_to(target, static_cast<int32_t>(p), i));
         emit(op, ip);
         if (closing) {
-          if (p == 0) backedge = out.ops.size();
+          backedge = out.ops.size();
           emit(Op::Jump(0), ip + 1);
         }
       }
-      closed = closing;
+      closed = last;
     }
     if (!closed) return fail(TraceAbort::Unit, "a path does not end with a jump back to the loop's header");
   }
+  if (!backedge) return fail(TraceAbort::Unit, "no path goes back to the loop's header");
   const uint64_t n = out.ops.size();
   // Each exit goes past the end, or to the path recorded from it.
   std::vector<int64_t> attached(t.exits.size(), -1);
@@ -176,36 +295,34 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     }
   }
 
-  // Along every path the stack never reaches below the loop's entry depth, and each path
-  // ends at it. A side path starts with its guard's depth.
-  std::vector<int64_t> exit_depth(t.exits.size(), 0);
-  for (size_t p = 0; p < paths.size(); ++p) {
-    int64_t depth = 0;
-    if (p > 0) {
-      for (size_t k = 0; k < t.exits.size(); ++k) {
-        if (attached[k] == static_cast<int64_t>(p)) depth = exit_depth[k];
-      }
+  // The stack never reaches below the loop's entry depth, and every jump inside the trace
+  // arrives with the depth its target has (op 0: the entry depth). Paths come after their
+  // parents, so each side path's start has its depth from its guard by then.
+  std::vector<int64_t> depth_at(n, -1);
+  depth_at[0] = 0;
+  for (uint64_t k = 0; k < n; ++k) {
+    int64_t depth = depth_at[k];
+    if (depth < 0) return fail(TraceAbort::Unit, "a trace op no path reaches");
+    const Op& op = out.ops[k];
+    int64_t pops = 0, pushes = 0;
+    if (!stack_effect(op, lowered, pops, pushes)) {
+      return fail(TraceAbort::Stack, std::string(op.info().name) + " has a variable stack effect");
     }
-    const uint64_t end = p + 1 < paths.size() ? starts[p + 1] : n;
-    for (uint64_t k = starts[p]; k < end; ++k) {
-      const Op& op = out.ops[k];
-      int64_t pops = 0, pushes = 0;
-      if (!stack_effect(op, lowered, pops, pushes)) {
-        return fail(TraceAbort::Stack, std::string(op.info().name) + " has a variable stack effect");
-      }
-      if (depth < pops) {
-        return fail(TraceAbort::Stack, std::string(op.info().name) + " at ip " + std::to_string(t.real_ip[k]) +
-                                           " pops values from before the loop");
-      }
-      depth += pushes - pops;
-      if (op.has_target() && op.target() >= n) exit_depth[op.target() - n] = depth;
-      if (op.has_target() && op.target() < n && op.target() != 0) {
-        for (size_t e = 0; e < t.exits.size(); ++e) {
-          if (attached[e] >= 0 && starts[static_cast<size_t>(attached[e])] == op.target()) exit_depth[e] = depth;
-        }
-      }
+    if (depth < pops) {
+      return fail(TraceAbort::Stack, std::string(op.info().name) + " at ip " + std::to_string(t.real_ip[k]) +
+                                         " pops values from before the loop");
     }
-    if (depth != 0) return fail(TraceAbort::Stack, "a lap leaves " + std::to_string(depth) + " value(s) on the stack");
+    depth += pushes - pops;
+    auto arrive = [&](uint64_t to) {
+      if (to >= n) return true;  // an exit
+      if (depth_at[to] < 0) depth_at[to] = depth;
+      return depth_at[to] == depth;
+    };
+    const bool falls = op.code() != OpCode::Jump && k + 1 < n && !starts_path(starts, k + 1);
+    if ((op.has_target() && !arrive(op.target())) || (falls && !arrive(k + 1))) {
+      return fail(TraceAbort::Stack, "a lap leaves a different number of values on the stack (ip " +
+                                         std::to_string(t.real_ip[k]) + ")");
+    }
   }
   out.op_hash = out.compute_op_hash();
   std::string reason;

@@ -32,11 +32,51 @@ enum class TraceAbort : uint8_t {
 /// Text for a TraceAbort.
 const char* trace_abort_name(TraceAbort why);
 
-/// One recording in progress: the ips of the ops run since the loop header, in order.
+/// A place in a trace tree: the op at position `pos` of path `path`.
+struct TracePos {
+  int32_t path = -1;
+  size_t pos = 0;
+  bool operator==(const TracePos&) const = default;
+};
+
+/// One recorded path of a trace tree: the first is the loop's lap from its header; each
+/// other one starts where a guard of an earlier path went the other way (a side exit that
+/// got hot, or an inner loop's exit) and runs until the loop's header, or until a jump
+/// back into the tree (an inner loop's backedge).
+struct TracePath {
+  std::vector<uint64_t> ips;
+  int32_t parent = -1;       ///< the path whose guard it continues, or -1 (the first)
+  size_t parent_pos = 0;     ///< that guard's position in the parent's ips
+  /// Backward jumps that stay in the tree (inner loops): the jump's position in `ips`, and
+  /// the place it goes to (in this path or one it continues).
+  std::vector<std::pair<size_t, TracePos>> loops;
+  /// Where the jump at `pos` goes back to, if it is one of `loops`.
+  const TracePos* loop_at(size_t pos) const {
+    for (const auto& [at, to] : loops) {
+      if (at == pos) return &to;
+    }
+    return nullptr;
+  }
+};
+
+/// One recording in progress: the tree so far (a new lap has just an empty path 0) and the
+/// path being recorded. After a backward jump into the tree (an inner loop) the recorder
+/// follows the tree's recorded ops instead of unrolling the inner loop, and starts a new
+/// path where the interpreter leaves them at a guard.
 struct TraceRecording {
   uint64_t anchor = 0;      ///< the loop header; landing on it by a jump closes the recording
+  uint64_t latch = 0;       ///< the loop's last backward jump to the header: [anchor, latch] is the loop
   size_t frames = 0;        ///< frame count at the header
-  std::vector<uint64_t> ips;
+  std::vector<TracePath> paths;
+  int32_t current = 0;      ///< the path being recorded (when not following)
+  size_t recorded = 0;      ///< ops recorded by this recording
+  bool following = false;
+  TracePos last;            ///< while following: the tree op the interpreter ran last
+  /// A recording of the lap at `anchor` (path 0, empty).
+  static TraceRecording lap(uint64_t anchor, uint64_t latch, size_t frames);
+  /// A recording that extends `tree` from the guard at `from` (a new path there).
+  static TraceRecording side(uint64_t anchor, uint64_t latch, size_t frames, std::vector<TracePath> tree,
+                             TracePos from);
 };
 
 /// What the recorder does with the op at `ip` that is about to run.
@@ -44,18 +84,10 @@ enum class RecordStep : uint8_t { Continue, Close, Abort };
 
 /// Applies the recording rules to the op at `ip` in `frames` frames (main stream): it
 /// closes the recording when a jump landed on the anchor, aborts it (with `why` and
-/// `detail`) when the op or the place cannot be traced, or appends it.
+/// `detail`) when the op or the place cannot be traced, follows the tree after a jump back
+/// into it, or appends the op to the current path.
 RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
                      TraceRecording& rec, uint64_t ip, size_t frames, TraceAbort& why, std::string& detail);
-
-/// One recorded path of a trace tree: the first is the loop's lap from its header; each
-/// other one starts where a guard of an earlier path left (a side exit that got hot) and
-/// runs until the loop's header again.
-struct TracePath {
-  std::vector<uint64_t> ips;
-  int32_t parent = -1;       ///< the path whose guard it continues, or -1 (the first)
-  size_t parent_pos = 0;     ///< that guard's position in the parent's ips
-};
 
 /// An exit of a trace chunk: where the interpreter goes on, and which guard of which path
 /// left (a guard is the op at `pos` of path `path`; kNoGuard for other exits).

@@ -152,15 +152,8 @@ class VmDriver final : public JitHook {
       }
       return false;
     }
-    // Closed: the lap (a new trace) or a side path added to the loop's trace tree.
-    std::vector<jit::TracePath> paths;
-    if (side && t.code) {
-      paths = t.code->paths;
-      const jit::TraceExit& e = t.code->synth.exits[static_cast<size_t>(side_exit_)];
-      paths.push_back(jit::TracePath{rec_.ips, e.path, e.pos});
-    } else {
-      paths.push_back(jit::TracePath{rec_.ips, -1, 0});
-    }
+    // Closed: the lap (a new trace) or side paths added to the loop's trace tree.
+    std::vector<jit::TracePath> paths = std::move(rec_.paths);
     std::optional<jit::SyntheticTrace> synth =
         jit::synthesise_trace(st.chunk, lowered_, rec_.anchor, paths, why, detail);
     if (!synth) {
@@ -196,7 +189,7 @@ class VmDriver final : public JitHook {
   }
 
   void drop_recording() override {
-    rec_.ips.clear();
+    rec_.paths.clear();
     side_exit_ = -1;
   }
 
@@ -577,7 +570,7 @@ class VmDriver final : public JitHook {
       return JitOutcome::Interpret;
     }
     if (!t.code) {  // due: record the next lap
-      rec_ = jit::TraceRecording{anchor, st.frames.size(), {}};
+      rec_ = jit::TraceRecording::lap(anchor, latch_of(anchor), st.frames.size());
       st.recording = true;
       counter = kAgainSoon;
       return JitOutcome::Record;
@@ -596,7 +589,9 @@ class VmDriver final : public JitHook {
       const size_t k = last_trace_ip_ - n;
       if (code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths() &&
           ++code->exit_counts[k] >= side_threshold()) {
-        rec_ = jit::TraceRecording{anchor, st.frames.size(), {}};
+        const jit::TraceExit& e = code->synth.exits[k];
+        rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size(), code->paths,
+                                         jit::TracePos{e.path, e.pos});
         side_exit_ = static_cast<int32_t>(k);
         st.recording = true;
         counter = kAgainSoon;
@@ -608,6 +603,12 @@ class VmDriver final : public JitHook {
       give_up(t, anchor, "trace given up: " + std::to_string(t.side_exits) + " side exits");
     }
     return o;
+  }
+
+  // The last backward jump to `header` (the loop's extent ends there).
+  uint64_t latch_of(uint64_t header) const {
+    const auto it = backedge_from_.find(header);
+    return it != backedge_from_.end() ? it->second : header;
   }
 
   // Side exits at one guard before the path from it is recorded; fewer than the exits that

@@ -330,6 +330,49 @@ skip:
   EXPECT_GE(reason_count(t, "trace given up"), 1u);
 }
 
+// An outer loop's lap runs through its inner loop: after the inner backedge the recorder
+// follows the ops it has instead of unrolling them, and the path after the inner loop's
+// exit joins the tree, so the outer trace holds the inner loop as a loop (the reference
+// unrolls it and aborts at 256 ops).
+TEST_F(JitTrace, an_outer_loop_trace_holds_its_inner_loop_as_a_loop) {
+  const std::string nest = R"(
+    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+outer:
+    GetSlot 1
+    LoadInt 200
+    NumLt
+    JumpIfFalse done
+    LoadInt 0
+    SetSlot 2
+inner:
+    GetSlot 2
+    LoadInt 300
+    NumLt
+    JumpIfFalse inner_done
+    GetSlot 0
+    GetSlot 1
+    GetSlot 2
+    Mul
+    Add
+    SetSlot 0
+    PreIncSlotVoid 2
+    Jump inner
+inner_done:
+    PreIncSlotVoid 1
+    Jump outer
+done:
+    GetSlot 0
+    PrintLn 1
+)";
+  expect_same_as_interpreted(nest, traced(5, 2));
+  const JitTierStats t = trace_stats();
+  EXPECT_EQ(reason_count(t, "recording aborted"), 0u);
+  EXPECT_LE(t.entered, 2u * 10) << "the outer trace runs the whole nest once it is compiled";
+}
+
 // The reference aborts at CallBuiltin for good; here the recording aborts, is retried
 // abort_retries times with back-off, and then the loop stays interpreted.
 TEST_F(JitTrace, a_recording_that_aborts_is_retried_with_back_off_then_given_up) {
