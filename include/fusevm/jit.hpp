@@ -55,8 +55,10 @@ class JitExtension {
   }
 };
 
-/// What JitCompiler::set_dump prints.
-enum class JitDump : uint8_t { None, Llvm, Asm };
+/// What JitCompiler::set_dump prints: each compiled unit's LLVM IR or machine code, or
+/// each trace (its recorded paths, its ops with their ips, its exits, and when the VM
+/// goes, how often it was entered and left by each exit).
+enum class JitDump : uint8_t { None, Llvm, Asm, Trace };
 
 /// Per-tier counters of the process's JIT engine.
 struct JitTierStats {

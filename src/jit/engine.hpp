@@ -73,6 +73,9 @@ class Engine {
   uint32_t dump_flags() const { return dump_flags_.load(std::memory_order_relaxed); }
   /// Set them (JitCompiler::set_dump).
   void set_dump_flags(uint32_t flags) { dump_flags_.store(flags, std::memory_order_relaxed); }
+  /// True when traces are printed as they are made (JitDump::Trace).
+  bool dump_traces() const { return dump_traces_.load(std::memory_order_relaxed); }
+  void set_dump_traces(bool on) { dump_traces_.store(on, std::memory_order_relaxed); }
 
   /// Count a compile outcome, a native entry or a fallback for `tier`.
   void count_compile(Tier tier, const Compiled& c);
@@ -88,6 +91,7 @@ class Engine {
   struct Impl;
   Impl* impl_;
   std::atomic<uint32_t> dump_flags_{0};
+  std::atomic<bool> dump_traces_{false};
 };
 
 }  // namespace fusevm::jit

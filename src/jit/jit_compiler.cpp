@@ -293,6 +293,7 @@ void JitCompiler::set_dump(JitDump what) {
   if (what == JitDump::Llvm) flags = jit_abi::kDumpIr;
   if (what == JitDump::Asm) flags = jit_abi::kDumpAsm;
   Engine::get().set_dump_flags(flags);
+  Engine::get().set_dump_traces(what == JitDump::Trace);
 }
 
 }  // namespace fusevm

@@ -332,4 +332,51 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   return t;
 }
 
+namespace {
+
+std::string op_text(const Op& op) {
+  const OpInfo& info = op.info();
+  std::string text(info.name);
+  for (size_t k = 0; k < info.num_operands; ++k) {
+    text += k == 0 ? " " : ", ";
+    text += std::to_string(op.raw_operand(k));
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths, const SyntheticTrace& trace) {
+  const uint64_t n = trace.chunk.ops.size();
+  std::string out = "trace at ip " + std::to_string(anchor) + ": " + std::to_string(paths.size()) + " path(s), " +
+                    std::to_string(n) + " ops, " + std::to_string(trace.exits.size()) + " exit(s)\n";
+  for (size_t p = 0; p < paths.size(); ++p) {
+    out += "  path " + std::to_string(p);
+    if (paths[p].parent >= 0) {
+      out += " (from path " + std::to_string(paths[p].parent) + "'s guard at ip " +
+             std::to_string(paths[static_cast<size_t>(paths[p].parent)].ips[paths[p].parent_pos]) + ")";
+    }
+    out += ": ips";
+    for (uint64_t ip : paths[p].ips) out += " " + std::to_string(ip);
+    for (const auto& [at, to] : paths[p].loops) {
+      out += "; ip " + std::to_string(paths[p].ips[at]) + " loops to path " + std::to_string(to.path) + " ip " +
+             std::to_string(paths[static_cast<size_t>(to.path)].ips[to.pos]);
+    }
+    out += "\n";
+  }
+  for (uint64_t k = 0; k < n; ++k) {
+    const Op& op = trace.chunk.ops[k];
+    std::string line = "  " + std::to_string(k) + " (ip " + std::to_string(trace.real_ip[k]) + ") " + op_text(op);
+    if (op.has_target() && op.target() >= n) line += "  -> exit " + std::to_string(op.target() - n);
+    out += line + "\n";
+  }
+  for (size_t e = 0; e < trace.exits.size(); ++e) {
+    const TraceExit& x = trace.exits[e];
+    out += "  exit " + std::to_string(e) + ": ip " + std::to_string(x.real) + " (guard at ip " +
+           std::to_string(paths[static_cast<size_t>(x.path)].ips[x.pos]) + " of path " + std::to_string(x.path) + ")" +
+           (trace.leaves_loop(x.real) ? ", leaves the loop" : "") + "\n";
+  }
+  return out;
+}
+
 }  // namespace fusevm::jit

@@ -121,4 +121,8 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
                                                const std::vector<TracePath>& paths, TraceAbort& why,
                                                std::string& detail);
 
+/// Text for `fusevm run --dump=trace`: the recorded paths, the trace chunk with each op's
+/// real ip, and where each exit goes.
+std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths, const SyntheticTrace& trace);
+
 }  // namespace fusevm::jit

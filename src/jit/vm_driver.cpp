@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -84,6 +85,11 @@ class VmDriver final : public JitHook {
       }
     }
     records_.reserve(kNativeDepthCap + 1);
+  }
+
+  ~VmDriver() override {
+    if (!Engine::get().dump_traces()) return;
+    for (const auto& [anchor, t] : traces_) report_trace(anchor, t);
   }
 
   const JitOptions& options() const override { return options_; }
@@ -171,6 +177,7 @@ class VmDriver final : public JitHook {
     code->site.resolved = true;
     code->site.site = code->synth.site;
     code->exit_counts.assign(code->synth.exits.size(), 0);
+    code->exit_taken.assign(code->synth.exits.size(), 0);
     code->exit_dead.assign(code->synth.exits.size(), 0);
     if (side && t.code) {  // guards whose side paths failed stay so
       for (size_t k = 0; k < code->synth.exits.size(); ++k) {
@@ -180,6 +187,10 @@ class VmDriver final : public JitHook {
           if (a.path == b.path && a.pos == b.pos && a.real == b.real) code->exit_dead[k] = t.code->exit_dead[j];
         }
       }
+    }
+    if (Engine::get().dump_traces()) {
+      report_trace(rec_.anchor, t);
+      std::fputs(jit::describe_trace(rec_.anchor, code->paths, code->synth).c_str(), stderr);
     }
     t.code = std::move(code);
     if (!side) t.side_exits = 0;
@@ -531,7 +542,10 @@ class VmDriver final : public JitHook {
     Site site;
     std::vector<uint32_t> exit_counts;  // per exit of synth: times the trace left there
     std::vector<uint8_t> exit_dead;     // per exit: recording a side path from it failed
+    std::vector<uint64_t> exit_taken;   // per exit: times it was taken (--dump=trace)
+    uint64_t entered = 0;
   };
+
   // Per loop header: its trace, or how often recording failed there.
   struct TraceSite {
     std::shared_ptr<TraceCode> code;
@@ -539,6 +553,18 @@ class VmDriver final : public JitHook {
     uint32_t side_exits = 0;  // exits of the current trace other than the loop's own
     bool off = false;         // tries used up: the loop stays interpreted
   };
+
+  // --dump=trace: how the trace at `anchor` was used, when it goes (replaced or the VM ends).
+  static void report_trace(uint64_t anchor, const TraceSite& t) {
+    if (!t.code) return;
+    std::string line = "trace at ip " + std::to_string(anchor) + ": entered " + std::to_string(t.code->entered);
+    for (size_t k = 0; k < t.code->exit_taken.size(); ++k) {
+      if (t.code->exit_taken[k] == 0) continue;
+      line += ", exit " + std::to_string(k) + " (ip " + std::to_string(t.code->synth.exits[k].real) + ") x " +
+              std::to_string(t.code->exit_taken[k]);
+    }
+    std::fputs((line + "\n").c_str(), stderr);
+  }
 
   bool trace_on() const { return has_tiers(options_.tiers, JitTiers::Trace); }
 
@@ -554,6 +580,7 @@ class VmDriver final : public JitHook {
   // later (backing off), or never once abort_retries are used up.
   void give_up(TraceSite& t, uint64_t anchor, const std::string& reason) {
     Engine::get().count_fallback(Tier::Trace, reason);
+    if (Engine::get().dump_traces()) report_trace(anchor, t);
     t.code.reset();
     ++t.tries;
     t.off = t.tries > options_.trace.abort_retries;
@@ -579,12 +606,15 @@ class VmDriver final : public JitHook {
     const JitOutcome o = visit_code(st, code->synth.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true,
                                     &code->synth.real_ip);
     counter = o == JitOutcome::Ran ? kAgainNow : code->site.next_counter;
-    if (o != JitOutcome::Ran || last_exit_why_ == jit_abi::kExitPoll || code->synth.leaves_loop(last_exit_)) return o;
+    if (o != JitOutcome::Ran) return o;
     // A side exit: the trace left inside the loop. At a guard that gets hot, the path from
     // there is recorded and joins the tree; other exits (an op left to the interpreter, a
     // guard whose path could not be recorded, a full tree) count, and too many drop the
     // trace (to be recorded again later).
     const uint64_t n = code->synth.chunk.ops.size();
+    if (last_trace_ip_ >= n && last_trace_ip_ - n < code->synth.exits.size()) ++code->exit_taken[last_trace_ip_ - n];
+    ++code->entered;
+    if (o != JitOutcome::Ran || last_exit_why_ == jit_abi::kExitPoll || code->synth.leaves_loop(last_exit_)) return o;
     if (last_trace_ip_ >= n && last_trace_ip_ - n < code->synth.exits.size()) {
       const size_t k = last_trace_ip_ - n;
       if (code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths() &&

@@ -639,6 +639,14 @@ TEST_F(CliTest, ForcedTracingTierTracesAHotLoopAfterTraceThresholdBackedges) {
   EXPECT_TRUE(std::regex_search(r.err, std::regex("jit trace: compiled 1, .*entered 1"))) << r.err;
   EXPECT_TRUE(std::regex_search(r.err, std::regex("jit block: compiled 0, .*entered 0"))) << r.err;
   EXPECT_EQ(run_tool({"run", p, "--trace-threshold=0"}).status, 2);
+  ToolRun dump = run_tool({"run", p, "--jit=trace", "--jit-sync", "--dump=trace", "--trace-threshold=3"});
+  EXPECT_EQ(dump.status, 0) << dump.err;
+  EXPECT_EQ(dump.out, "500500\n");
+  EXPECT_TRUE(std::regex_search(dump.err, std::regex("trace at ip 4: 1 path\\(s\\), [0-9]+ ops"))) << dump.err;
+  EXPECT_TRUE(std::regex_search(dump.err, std::regex("path 0: ips 4 5 6 7 8 9 10 11 12 13"))) << dump.err;
+  EXPECT_TRUE(std::regex_search(dump.err, std::regex("exit 0: ip 14 .*leaves the loop"))) << dump.err;
+  EXPECT_TRUE(std::regex_search(dump.err, std::regex("trace at ip 4: entered 1, exit 0 \\(ip 14\\) x 1")))
+      << dump.err;
 }
 
 TEST_F(CliTest, ObjectCacheServesTheSecondRunAndTheCacheIsPrivate) {

@@ -97,10 +97,12 @@ int main(int argc, char** argv) {
          [&jit](const std::string& text) {
            if (text == "llvm") jit.dump = fusevm::JitDump::Llvm;
            else if (text == "asm") jit.dump = fusevm::JitDump::Asm;
-           else throw CLI::ValidationError("--dump", "expected llvm or asm, got '" + text + "'");
+           else if (text == "trace") jit.dump = fusevm::JitDump::Trace;
+           else throw CLI::ValidationError("--dump", "expected llvm, asm or trace, got '" + text + "'");
          },
-         "Print each compiled unit's optimised LLVM IR (llvm) or machine code (asm) on stderr")
-      ->type_name("llvm|asm");
+         "Print each compiled unit's optimised LLVM IR (llvm) or machine code (asm), or each trace's "
+         "recorded paths, ops and exits and the exits taken (trace), on stderr")
+      ->type_name("llvm|asm|trace");
   run->footer("Exit status: the program's status (0-255), 1 for a runtime error, 2 for bad input.");
 
   fusevm::tool::AsmOptions asm_options;
