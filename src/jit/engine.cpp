@@ -174,6 +174,7 @@ const jit_abi::UnitRequest& OwnedRequest::finalized() {
   for (size_t k = 0; k < lowerings.size(); ++k) lowerings[k].symbol = lowering_symbols[k].c_str();
   request.lowerings = lowerings.empty() ? nullptr : lowerings.data();
   request.num_lowerings = static_cast<uint32_t>(lowerings.size());
+  request.quiet_jumps = quiet_jumps.empty() ? nullptr : quiet_jumps.data();
   return request;
 }
 

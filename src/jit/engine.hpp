@@ -38,6 +38,7 @@ struct OwnedRequest {
   std::vector<uint8_t> entry_stack_tags;
   std::vector<jit_abi::AbiLowering> lowerings;  ///< symbols point into lowering_symbols
   std::vector<std::string> lowering_symbols;
+  std::vector<uint8_t> quiet_jumps;  ///< UnitRequest::quiet_jumps (empty: none)
   std::string name;
   /// `request` with its pointers aimed at the owned vectors.
   const jit_abi::UnitRequest& finalized();

@@ -225,6 +225,7 @@ std::string cache_key(const jit_abi::UnitRequest& request, const CacheKeyContext
     h.u64(static_cast<uint32_t>(op.i32));
     h.u64(op.wide);
   }
+  h.bytes(request.quiet_jumps, request.quiet_jumps != nullptr ? request.num_ops : 0);
   h.u64(request.num_consts);
   for (uint64_t i = 0; request.consts != nullptr && i < request.num_consts; ++i) {
     h.u64(request.consts[i].kind);

@@ -59,6 +59,20 @@ std::optional<TracePos> find_in_lineage(const std::vector<TracePath>& paths, int
   return std::nullopt;
 }
 
+// Where `ip` sits after the guard that path `p` (or a path it continues) branched from:
+// the place the recording may join instead of recording the same ops again.
+std::optional<TracePos> find_join(const std::vector<TracePath>& paths, int32_t p, uint64_t ip) {
+  while (p >= 0 && paths[static_cast<size_t>(p)].parent >= 0) {
+    const TracePath& path = paths[static_cast<size_t>(p)];
+    const TracePath& parent = paths[static_cast<size_t>(path.parent)];
+    for (size_t i = path.parent_pos + 1; i < parent.ips.size(); ++i) {
+      if (parent.ips[i] == ip) return TracePos{path.parent, i};
+    }
+    p = path.parent;
+  }
+  return std::nullopt;
+}
+
 // The path attached to the guard at `at`, or -1.
 int32_t child_at(const std::vector<TracePath>& paths, TracePos at) {
   for (size_t k = 0; k < paths.size(); ++k) {
@@ -129,6 +143,15 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
       return RecordStep::Continue;
     }
   }
+  // A side path reaching an op its parent ran after the branch: join the parent there.
+  if (!cur.ips.empty()) {
+    if (std::optional<TracePos> at = find_join(rec.paths, rec.current, ip)) {
+      cur.loops.emplace_back(cur.ips.size() - 1, *at);
+      rec.following = true;
+      rec.last = *at;
+      return RecordStep::Continue;
+    }
+  }
   if (rec.recorded >= config.max_trace_len) {
     return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
   }
@@ -188,10 +211,14 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     t.exits.push_back(TraceExit{real, path, pos});
     return kExitBit | (t.exits.size() - 1);
   };
-  auto emit = [&](Op op, uint64_t real) {
+  // `quiet`: a jump of the trace's own for what falls through when interpreted, which
+  // must not poll (the interpreter polls at the jumps it takes, and only there).
+  std::vector<uint8_t> quiet;
+  auto emit = [&](Op op, uint64_t real, bool is_quiet = false) {
     out.ops.push_back(op);
     out.lines.push_back(real < chunk.lines.size() ? chunk.lines[real] : 0);
     t.real_ip.push_back(real);
+    quiet.push_back(is_quiet ? 1 : 0);
   };
   std::vector<uint64_t> starts(paths.size(), 0);  // each path's first trace ip
   std::vector<std::vector<uint64_t>> syn(paths.size());  // trace ip of each path position
@@ -214,27 +241,32 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
       Op op = chunk.ops[ip];
       const bool last = i + 1 == m;
       // Where the recorded way goes on: the next op, the header (op 0) after a path's last
-      // op, or an earlier op of the tree (an inner loop's backedge).
+      // op, or an op the tree already has (an inner loop's backedge, or the op where a side
+      // path joins its parent again).
       const TracePos* back = path.loop_at(i);
       if (back != nullptr && (!last || static_cast<size_t>(back->path) > p ||
                               back->pos >= (static_cast<size_t>(back->path) == p ? i + 1 : paths[back->path].ips.size()))) {
-        return fail(TraceAbort::Unit, "an inner loop's backedge that does not end its path");
+        return fail(TraceAbort::Unit, "a jump back or join that does not end its path");
       }
       const bool closing = last && back == nullptr;
-      const uint64_t next = back != nullptr ? chunk.ops[ip].target() : closing ? anchor : ips[i + 1];
+      const uint64_t next = back != nullptr ? paths[static_cast<size_t>(back->path)].ips[back->pos]
+                            : closing       ? anchor
+                                            : ips[i + 1];
       const uint64_t on = back != nullptr ? syn[static_cast<size_t>(back->path)][back->pos] : 0;
       if (!op.has_target()) {
-        if (last) return fail(TraceAbort::Unit, "a path ends with an op that is not a jump");
+        if (last && back == nullptr) return fail(TraceAbort::Unit, "a path ends with an op that is not a jump");
         emit(op, ip);
+        if (last) {  // falls into the op it joins
+          emit(Op::Jump(on), ip + 1, true);
+          closed = true;
+        }
         continue;
       }
       const uint64_t target = op.target();
-      if (op.code() == OpCode::Jump) {  // nothing to test
-        if (last) {
-          if (closing) backedge = out.ops.size();
-          emit(Op::Jump(on), ip);
-          closed = true;
-        }
+      if (op.code() == OpCode::Jump) {  // nothing to test, but the interpreter polls here
+        if (closing) backedge = out.ops.size();
+        emit(Op::Jump(last ? on : out.ops.size() + 1), ip);
+        closed = last;
         continue;
       }
       if (next == target) {
@@ -242,15 +274,16 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
         if (closing) backedge = out.ops.size();
         op.set_target(last ? on : out.ops.size() + 2);
         emit(op, ip);
-        emit(Op::Jump(exit_to(ip + 1, static_cast<int32_t>(p), i)), ip + 1);
+        emit(Op::Jump(exit_to(ip + 1, static_cast<int32_t>(p), i)), ip + 1, true);
       } else {
         // Fell through when recorded: the jump leaves the trace.
-        if (back != nullptr) return fail(TraceAbort::Unit, "an inner loop's backedge that fell through");
         op.set_target(exit_to(target, static_cast<int32_t>(p), i));
         emit(op, ip);
         if (closing) {
           backedge = out.ops.size();
-          emit(Op::Jump(0), ip + 1);
+          emit(Op::Jump(0), ip + 1, true);
+        } else if (back != nullptr) {  // falls into the op it joins
+          emit(Op::Jump(on), ip + 1, true);
         }
       }
       closed = last;
@@ -329,6 +362,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   std::optional<VmSite> site = loop_site(out, lowered, 0, t.backedge, reason);
   if (!site) return fail(TraceAbort::Unit, reason);
   t.site = std::move(*site);
+  t.site.quiet_jumps = std::move(quiet);
   return t;
 }
 
@@ -359,7 +393,7 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
     out += ": ips";
     for (uint64_t ip : paths[p].ips) out += " " + std::to_string(ip);
     for (const auto& [at, to] : paths[p].loops) {
-      out += "; ip " + std::to_string(paths[p].ips[at]) + " loops to path " + std::to_string(to.path) + " ip " +
+      out += "; ip " + std::to_string(paths[p].ips[at]) + " goes on at path " + std::to_string(to.path) + " ip " +
              std::to_string(paths[static_cast<size_t>(to.path)].ips[to.pos]);
     }
     out += "\n";

@@ -47,8 +47,9 @@ struct TracePath {
   std::vector<uint64_t> ips;
   int32_t parent = -1;       ///< the path whose guard it continues, or -1 (the first)
   size_t parent_pos = 0;     ///< that guard's position in the parent's ips
-  /// Backward jumps that stay in the tree (inner loops): the jump's position in `ips`, and
-  /// the place it goes to (in this path or one it continues).
+  /// Where the path goes on at an op the tree already has: an inner loop's backward jump,
+  /// or the op where a side path joins its parent again after the branch. The last op's
+  /// position in `ips`, and the place it goes to (in this path or one it continues).
   std::vector<std::pair<size_t, TracePos>> loops;
   /// Where the jump at `pos` goes back to, if it is one of `loops`.
   const TracePos* loop_at(size_t pos) const {

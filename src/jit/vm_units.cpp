@@ -130,6 +130,8 @@ std::string unit_key(const Chunk& chunk, const Lowerings& lowered, const VmSite&
     if (k < chunk.constants.size()) append_bytes(key, abi_constant(chunk.constants[k]));
   }
   key.append(reinterpret_cast<const char*>(slot_tags.data()), slot_tags.size());
+  key.push_back(site.quiet_jumps.empty() ? '\0' : '\1');
+  key.append(reinterpret_cast<const char*>(site.quiet_jumps.data()), site.quiet_jumps.size());
   return key;
 }
 
@@ -303,6 +305,7 @@ void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const Lowerings& lowered,
   std::memcpy(req->ops.data(), chunk.ops.data(), chunk.ops.size() * sizeof(Op));
   req->consts = abi_constants(chunk);
   req->slot_tags = slot_tags;
+  req->quiet_jumps = site.quiet_jumps;
   static std::atomic<uint64_t> sequence{0};
   req->name = std::string(unit.tier == jit_abi::kVmTierLinear ? "fusevm_vml_" : "fusevm_vmb_") +
               std::to_string(code_hash(chunk)) + "_" + std::to_string(site.entry) + "_" +

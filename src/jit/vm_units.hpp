@@ -45,6 +45,9 @@ struct VmSite {
   /// takes: entering with fewer than max_stack - max_depth values keeps every push that
   /// the interpreter would refuse out of native code.
   uint32_t max_depth = 0;
+  /// Empty, or one byte per op of the chunk: taking that op's jump does not poll (a trace
+  /// chunk's jumps that stand for interpreted fall-throughs, UnitRequest::quiet_jumps).
+  std::vector<uint8_t> quiet_jumps;
 };
 
 /// The whole-chunk site for run(): [0, e) with e the first op a unit cannot contain.

@@ -13,7 +13,7 @@
 namespace fusevm::jit_abi {
 
 /// Bumped whenever anything in this file changes.
-inline constexpr uint32_t kAbiVersion = 3;
+inline constexpr uint32_t kAbiVersion = 4;
 
 /// Name of the plugin's only exported symbol: `const PluginApi* fusevm_jit_plugin()`.
 inline constexpr const char* kEntrySymbol = "fusevm_jit_plugin";
@@ -224,6 +224,9 @@ struct UnitRequest {
   /// kUnitVm and kUnitFn: the Extended ids native code runs itself (no two alike).
   const AbiLowering* lowerings;
   uint32_t num_lowerings;
+  /// kUnitVm: null, or one byte per op of `ops`: non-zero where taking the op's jump does
+  /// not poll (a trace's own jumps standing for ops that fall through when interpreted).
+  const uint8_t* quiet_jumps;
 };
 
 /// A compile job's outcome.

@@ -792,15 +792,17 @@ class VmBuilder {
                          op_label(req_.ops[ip].code).c_str(), static_cast<unsigned long long>(ip));
         return false;
       }
+      // A quiet jump stands for a fall-through of the interpreted code: no poll.
+      const bool polls = req_.quiet_jumps == nullptr || req_.quiet_jumps[ip] == 0;
       if (step.jumps && step.falls_through) {
         // Edge blocks are made before the branch: their phi inputs come from this block.
-        llvm::BasicBlock* to = edge_to(ip, step.target, true, s);
+        llvm::BasicBlock* to = edge_to(ip, step.target, polls, s);
         llvm::BasicBlock* next = edge_to(ip, ip + 1, false, s);
         b_.CreateCondBr(taken, to, next);
         return true;
       }
       if (step.jumps) {
-        b_.CreateBr(edge_to(ip, step.target, true, s));
+        b_.CreateBr(edge_to(ip, step.target, polls, s));
         return true;
       }
       const uint64_t next = ip + 1;

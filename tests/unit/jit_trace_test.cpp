@@ -18,10 +18,34 @@
 #include "jit_test_util.hpp"
 #include "jit_vm_diff_harness.hpp"
 
+namespace {
+
+// Extended 7 (Int n): raises the interrupt of g_interrupt_target when n is 500, from native
+// code as from the interpreter's handler, so an interrupt becomes pending in the middle of
+// a trace at a known op.
+fusevm::VM* g_interrupt_target = nullptr;
+extern "C" void fusevm_test_interrupt_at(int64_t, int64_t n) {
+  if (n == 500 && g_interrupt_target != nullptr) g_interrupt_target->interrupt();
+}
+
+}  // namespace
+
 namespace fusevm_test {
 namespace {
 
 using namespace vmdiff;
+
+class InterruptingExtension : public JitExtension {
+ public:
+  bool can_jit(uint16_t id) const override { return id == 7; }
+  size_t op_count() const override { return 1; }
+  std::string name() const override { return "interrupting"; }
+  std::optional<JitLowering> lower(uint16_t id) const override {
+    if (id != 7) return std::nullopt;
+    return JitLowering{"fusevm_test_interrupt_at", reinterpret_cast<void*>(&fusevm_test_interrupt_at),
+                       {JitKind::Int}, std::nullopt};
+  }
+};
 
 Chunk assembled_or_fail(const std::string& text) {
   LoadResult r = assemble(text, "jit_trace.fasm");
@@ -489,6 +513,72 @@ end:
     Nop
 )",
                              traced());
+}
+
+// An interrupt raised inside a trace (by a lowered extension op) stops the run at the same
+// op, with the same state, as interpreted: the trace polls at the jumps the interpreter
+// takes and not at the jumps it adds (regression: it polled at its own exit jump).
+TEST_F(JitTrace, an_interrupt_raised_inside_a_trace_stops_where_the_interpreter_stops) {
+  // At lap 500 the op raises the interrupt and the guard after it falls through for the
+  // only time: the trace leaves by a jump of its own, which must not poll, so the run stops
+  // at the loop's backedge as interpreted.
+  Chunk chunk = assembled_or_fail(R"(
+    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+top:
+    GetSlot 0
+    Extended 7, 0
+    GetSlot 0
+    LoadInt 500
+    NumNe
+    JumpIfTrue skip
+    PreIncSlotVoid 1
+skip:
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 1000
+    NumLt
+    JumpIfTrue top
+    GetSlot 1
+    ReturnValue
+)");
+  auto handler = [](VM& vm, uint16_t, uint8_t) {
+    if (vm.pop().to_int() == 500) vm.interrupt();
+  };
+  struct Stop {
+    std::string result;
+    uint64_t ip;
+    std::vector<std::string> slots;
+    size_t stack;
+  };
+  auto stop_of = [](VM& vm, const VMResult& r) {
+    Stop s{r.repr(), vm.ip(), {}, vm.stack().size()};
+    for (const Value& v : vm.frames()[0].slots) s.slots.push_back(v.repr());
+    return s;
+  };
+  VM interp(chunk);
+  interp.set_extension_handler(handler);
+  g_interrupt_target = &interp;
+  const Stop want = stop_of(interp, interp.run());
+  const VMResult want_end = interp.run();
+
+  VM vm(chunk);
+  vm.set_extension_handler(handler);
+  JitOptions o = *traced(5).jit;
+  o.extensions.push_back(std::make_shared<InterruptingExtension>());
+  vm.enable_jit(o);
+  g_interrupt_target = &vm;
+  const Stop got = stop_of(vm, vm.run());
+  const VMResult got_end = vm.run();
+  g_interrupt_target = nullptr;
+  EXPECT_GE(trace_stats().entered, 1u);
+  EXPECT_EQ(got.result, want.result);
+  EXPECT_EQ(got.ip, want.ip) << "stopped at another op than the interpreter";
+  EXPECT_EQ(got.slots, want.slots);
+  EXPECT_EQ(got.stack, want.stack);
+  EXPECT_EQ(got_end.repr(), want_end.repr());
 }
 
 TEST_F(JitTrace, an_endless_traced_loop_stops_on_interrupt_and_resumes) {

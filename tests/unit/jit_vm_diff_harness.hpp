@@ -63,6 +63,7 @@ struct RunSetup {
   bool wait_between_runs = false;  ///< JitCompiler::wait_idle() before each later run
   uint64_t watchdog_ms = 0;        ///< interrupt a run that takes longer (minimising)
   bool interrupt_first = false;    ///< vm.interrupt() before each run: it stops at the first poll
+  int quiet_runs = 0;              ///< ... except the first this many runs (they warm the JIT up)
   int resumes = 0;                 ///< run() again (interrupted first) after an interrupted run
   /// VM::call after the runs: sub name and arguments.
   std::vector<std::pair<std::string, std::vector<Value>>> calls;
@@ -150,7 +151,8 @@ inline Observed observe(const Chunk& chunk, const RunSetup& setup) {
       }
       VM& vm = *owner;
       out.clear();
-      if (setup.interrupt_first) vm.interrupt();
+      const bool interrupting = setup.interrupt_first && k >= setup.quiet_runs;
+      if (interrupting) vm.interrupt();
       o.results.push_back(vm.run());
       vm.flush_output();
       o.outputs.push_back(out);
@@ -159,7 +161,7 @@ inline Observed observe(const Chunk& chunk, const RunSetup& setup) {
                       o.results.back().error().message == "interrupted";
            ++n) {
         out.clear();
-        if (setup.interrupt_first) vm.interrupt();
+        if (interrupting) vm.interrupt();
         o.results.push_back(vm.run());
         vm.flush_output();
         o.outputs.push_back(out);

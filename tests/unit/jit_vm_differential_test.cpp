@@ -58,6 +58,7 @@ struct SuiteSpec {
   bool second_vm = false;     // a second jitted VM runs it too, finding the units compiled
   bool never_enters = false;  // the setup keeps native code out (vm.hpp): no entry at all
   bool interrupt_first = false;  // every run() starts with an interrupt pending
+  int quiet_runs = 0;            // ... but the first this many
   int resumes = 0;               // run() again after an interrupted run, this many times
   double retier = 0.0;           // share of programs whose later runs change the JIT options
   double move = 0.0;             // share of programs whose VM is moved between runs
@@ -159,6 +160,7 @@ void run_suite(const SuiteSpec& spec) {
     }
     jitted.move_between_runs = r.chance(spec.move);
     plain.interrupt_first = jitted.interrupt_first = spec.interrupt_first;
+    plain.quiet_runs = jitted.quiet_runs = spec.quiet_runs;
     plain.resumes = jitted.resumes = spec.resumes;
 
     const Observed want = observe(p.chunk, plain);
@@ -326,6 +328,20 @@ TEST_F(JitVmDifferential, interrupted_and_resumed_runs_stop_where_the_interprete
   s.runs = {1, 2, 12};
   s.interrupt_first = true;
   s.resumes = 40;
+  s.min_entered = 0.3;
+  run_suite(s);
+}
+
+// The same under the tracing tier: traces must poll where the interpreter polls (the
+// jumps the interpreter takes) and nowhere else, though they lay the ops out their own way.
+TEST_F(JitVmDifferential, interrupted_and_resumed_runs_stop_where_the_interpreter_stops_under_tracing) {
+  SuiteSpec s{"trace-interrupts", 0x7E17000000000000ULL, 400, kMixed};
+  s.tiers = JitTiers::Trace;
+  s.trace_thresholds = {1, 2, 5};
+  s.runs = {2, 3};
+  s.quiet_runs = 1;  // the first run records and compiles the traces the others are stopped in
+  s.interrupt_first = true;
+  s.resumes = 400;
   s.min_entered = 0.3;
   run_suite(s);
 }
