@@ -386,6 +386,17 @@ class Watchdog {
   std::thread thread_;
 };
 
+// Runs `vm` with the block tier forced (sync, strict) while a Watchdog interrupts it.
+VMResult run_block_tier_under_watchdog(VM& vm) {
+  JitOptions options;
+  options.tiers = JitTiers::Block;
+  options.sync = true;
+  options.strict = true;
+  vm.enable_jit(options);
+  Watchdog watchdog(vm);
+  return vm.run();
+}
+
 // An inner counted loop runs natively without polling (it cannot run longer than about a
 // millisecond); the endless loop around it still polls, so the watchdog stops the run, and
 // run() resumes from there to the next interrupt point.
@@ -408,15 +419,7 @@ inner_done:
   Jump outer
 )");
   VM vm(chunk);
-  JitOptions options;
-  options.tiers = JitTiers::Block;
-  options.sync = true;
-  options.strict = true;
-  vm.enable_jit(options);
-  VMResult r = [&vm] {
-    Watchdog watchdog(vm);
-    return vm.run();
-  }();
+  const VMResult r = run_block_tier_under_watchdog(vm);
   ASSERT_TRUE(IsErrorWith(r, "interrupted"));
   EXPECT_GT(vm.frames()[0].slots[0].as_int(), 10) << "the outer loop barely ran";
   const Value inner = vm.frames()[0].slots[1];
@@ -451,15 +454,7 @@ done:
   ReturnValue
 )");
   VM vm(chunk);
-  JitOptions options;
-  options.tiers = JitTiers::Block;
-  options.sync = true;
-  options.strict = true;
-  vm.enable_jit(options);
-  VMResult r = [&vm] {
-    Watchdog watchdog(vm);
-    return vm.run();
-  }();
+  const VMResult r = run_block_tier_under_watchdog(vm);
   EXPECT_TRUE(IsErrorWith(r, "interrupted")) << r.repr();
   EXPECT_LT(vm.frames()[0].slots[0].as_int(), 100);
 }
