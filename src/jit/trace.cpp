@@ -171,19 +171,6 @@ namespace {
 // the end (an exit).
 constexpr uint64_t kExitBit = uint64_t{1} << 62;
 
-// The stack effect of `op`, or false for a variable one.
-bool stack_effect(const Op& op, const Lowerings& lowered, int64_t& pops, int64_t& pushes) {
-  const OpInfo& info = op.info();
-  if (const jit_abi::AbiLowering* l = op.code() == OpCode::Extended ? lowered.find(op.raw_operand(0)) : nullptr) {
-    pops = l->num_args;
-    pushes = l->result == jit_abi::kTagUnused ? 0 : 1;
-    return true;
-  }
-  pops = info.pops;
-  pushes = info.pushes;
-  return info.pops != kVar && info.pushes != kVar;
-}
-
 // True if trace ip `k` is where a path other than the first starts (no op falls into it).
 bool starts_path(const std::vector<uint64_t>& starts, uint64_t k) {
   for (size_t p = 1; p < starts.size(); ++p) {

@@ -135,34 +135,22 @@ class VmDriver final : public JitHook {
   }
 
   bool on_record(VMState& st) override {
-    TraceSite& t = traces_[rec_.anchor];
     jit::TraceAbort why{};
     std::string detail;
     const bool main_stream = st.cur_stream == CodeSet::kMain;
     const jit::RecordStep step =
         main_stream ? jit::record_op(st.chunk, lowered_, options_.trace, rec_, st.ip, st.frames.size(), why, detail)
                     : jit::RecordStep::Abort;
+    if (step == jit::RecordStep::Continue) return true;
     if (!main_stream) {
       why = jit::TraceAbort::LeftFrame;
       detail = "a block activation";
     }
-    if (step == jit::RecordStep::Continue) return true;
     st.recording = false;
+    TraceSite& t = traces_[rec_.anchor];
     const bool side = side_exit_ >= 0;
-    const std::string failure = std::string(jit::trace_abort_name(why)) + " (" + detail + ")";
-    if (step == jit::RecordStep::Abort) {
-      if (side) {
-        side_path_failed(t, failure);
-      } else {
-        give_up(t, rec_.anchor, failure);
-      }
-      return false;
-    }
-    // Closed: the lap (a new trace) or side paths added to the loop's trace tree.
-    std::vector<jit::TracePath> paths = std::move(rec_.paths);
-    std::optional<jit::SyntheticTrace> synth =
-        jit::synthesise_trace(st.chunk, lowered_, rec_.anchor, paths, why, detail);
-    if (!synth) {
+    // A failed lap counts against the loop; a failed side path only against its guard.
+    auto failed = [&] {
       const std::string reason = std::string(jit::trace_abort_name(why)) + " (" + detail + ")";
       if (side) {
         side_path_failed(t, reason);
@@ -170,7 +158,13 @@ class VmDriver final : public JitHook {
         give_up(t, rec_.anchor, reason);
       }
       return false;
-    }
+    };
+    if (step == jit::RecordStep::Abort) return failed();
+    // Closed: the lap (a new trace) or side paths added to the loop's trace tree.
+    std::vector<jit::TracePath> paths = std::move(rec_.paths);
+    std::optional<jit::SyntheticTrace> synth =
+        jit::synthesise_trace(st.chunk, lowered_, rec_.anchor, paths, why, detail);
+    if (!synth) return failed();
     auto code = std::make_shared<TraceCode>();
     code->paths = std::move(paths);
     code->synth = std::move(*synth);
@@ -611,23 +605,23 @@ class VmDriver final : public JitHook {
     // there is recorded and joins the tree; other exits (an op left to the interpreter, a
     // guard whose path could not be recorded, a full tree) count, and too many drop the
     // trace (to be recorded again later).
+    // The exit the trace left by (trace ips past its end), or none (an op it left to the
+    // interpreter).
     const uint64_t n = code->synth.chunk.ops.size();
-    if (last_trace_ip_ >= n && last_trace_ip_ - n < code->synth.exits.size()) ++code->exit_taken[last_trace_ip_ - n];
+    const bool at_exit = last_trace_ip_ >= n && last_trace_ip_ - n < code->synth.exits.size();
+    const size_t k = at_exit ? last_trace_ip_ - n : 0;
+    if (at_exit) ++code->exit_taken[k];
     ++code->entered;
-    if (o != JitOutcome::Ran || last_exit_why_ == jit_abi::kExitPoll || code->synth.leaves_loop(last_exit_)) return o;
-    if (last_trace_ip_ >= n && last_trace_ip_ - n < code->synth.exits.size()) {
-      const size_t k = last_trace_ip_ - n;
-      if (code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths() &&
-          ++code->exit_counts[k] >= side_threshold()) {
-        const jit::TraceExit& e = code->synth.exits[k];
-        rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size(), code->paths,
-                                         jit::TracePos{e.path, e.pos});
-        side_exit_ = static_cast<int32_t>(k);
-        st.recording = true;
-        counter = kAgainSoon;
-        return JitOutcome::Record;
-      }
-      if (code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths()) return o;
+    if (last_exit_why_ == jit_abi::kExitPoll || code->synth.leaves_loop(last_exit_)) return o;
+    if (at_exit && code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths()) {
+      if (++code->exit_counts[k] < side_threshold()) return o;
+      const jit::TraceExit& e = code->synth.exits[k];
+      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size(), code->paths,
+                                       jit::TracePos{e.path, e.pos});
+      side_exit_ = static_cast<int32_t>(k);
+      st.recording = true;
+      counter = kAgainSoon;
+      return JitOutcome::Record;
     }
     if (++t.side_exits >= std::max<uint32_t>(options_.trace.max_side_exits, 1)) {
       give_up(t, anchor, "trace given up: " + std::to_string(t.side_exits) + " side exits");

@@ -53,12 +53,9 @@ bool stays_above_entry_depth(const Chunk& chunk, const Lowerings& lowered, VmSit
     const Op& op = chunk.ops[ip];
     const OpInfo& info = op.info();
     int64_t d = depth[ip - site.begin];
-    int64_t pops = info.pops;
-    int64_t pushes = info.pushes;
-    if (const jit_abi::AbiLowering* l = op.code() == OpCode::Extended ? lowered.find(op.raw_operand(0)) : nullptr) {
-      pops = l->num_args;
-      pushes = l->result == jit_abi::kTagUnused ? 0 : 1;
-    } else if (info.pops == kVar || info.pushes == kVar) {
+    int64_t pops = 0;
+    int64_t pushes = 0;
+    if (!stack_effect(op, lowered, pops, pushes)) {
       reason = "ip " + std::to_string(ip) + ": " + std::string(info.name) + " has a variable stack effect";
       return false;
     }
@@ -189,6 +186,18 @@ std::shared_ptr<VmUnit> find_in_table(std::string key, jit_abi::VmTier tier, boo
 }
 
 }  // namespace
+
+bool stack_effect(const Op& op, const Lowerings& lowered, int64_t& pops, int64_t& pushes) {
+  const OpInfo& info = op.info();
+  if (const jit_abi::AbiLowering* l = op.code() == OpCode::Extended ? lowered.find(op.raw_operand(0)) : nullptr) {
+    pops = l->num_args;
+    pushes = l->result == jit_abi::kTagUnused ? 0 : 1;
+    return true;
+  }
+  pops = info.pops;
+  pushes = info.pushes;
+  return info.pops != kVar && info.pushes != kVar;
+}
 
 bool vm_unit_op(OpCode code) {
   return in_block_set(code) && code != OpCode::PushFrame && code != OpCode::PopFrame;

@@ -31,6 +31,9 @@ Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::shared_ptr<co
 /// on one frame), and the lowered Extended ops. Anything else ends a site.
 bool vm_unit_op(OpCode code);
 bool vm_unit_op(const Op& op, const Lowerings& lowered);
+/// The values `op` pops and pushes in a unit (a lowered Extended op: its operands and
+/// result); false for an op whose effect depends on its operands' values.
+bool stack_effect(const Op& op, const Lowerings& lowered, int64_t& pops, int64_t& pushes);
 
 /// The code one unit covers: ops [begin, end) of the main stream, entered at `entry`,
 /// and the slots it names.
