@@ -285,6 +285,65 @@ void vm_loop(benchmark::State& state, const LoopCase* c, fusevm::JitTiers tier) 
                                                       benchmark::Counter::kInvert);
 }
 
+// -- mode trace_fresh: the reference's tracing benchmarks (spec/jit.md §7.6) ---------------
+
+/// `counter_loop(n)` (the §4.14 shape, `i = 0; do { ++i } while (i < n)`) or
+/// `loop_with_branch(n)` (the same with an always-true `if i > 0 { Nop }`).
+struct TraceCase {
+  std::string name;
+  int64_t n;
+  bool branch;
+};
+
+const std::vector<TraceCase>& trace_cases() {
+  static const std::vector<TraceCase> cases = {
+      {"counter_loop/1000", 1000, false}, {"counter_loop/100000", 100000, false},
+      {"loop_with_branch/1000", 1000, true}, {"loop_with_branch/100000", 100000, true}};
+  return cases;
+}
+
+std::string trace_case_source(const TraceCase& c) {
+  const std::string branch = c.branch ? "    GetSlot 0\n    LoadInt 0\n    NumGt\n    JumpIfFalse skip\n    Nop\nskip:\n" : "";
+  return "    LoadInt 0\n    SetSlot 0\ntop:\n    PreIncSlotVoid 0\n" + branch + "    GetSlot 0\n    LoadInt " +
+         std::to_string(c.n) + "\n    NumLt\n    JumpIfTrue top\n    GetSlot 0\n";
+}
+
+/// As the reference measures its tracing tier (`fresh`): threshold 5, one warm-up run, then
+/// each iteration is a new VM, enable_jit and run (which finds the process's trace and
+/// enters it at the loop's first backedge). Not fresh: one VM, reset and run (a loop met
+/// again in a running program), so the figure is the loop's and not the VM's construction.
+void trace_loop(benchmark::State& state, const TraceCase* c, bool fresh) {
+  if (!JitCompiler::available()) return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
+  std::string error;
+  std::optional<Chunk> chunk = assemble_or_error(trace_case_source(*c), c->name, error);
+  if (!chunk) return skip(state, error);
+  fusevm::JitOptions o;
+  o.tiers = fusevm::JitTiers::Trace;
+  o.sync = true;
+  o.strict = true;
+  o.trace.trace_threshold = 5;
+  fusevm::VM warm(*chunk);
+  warm.enable_jit(o);
+  auto run_once = [&] {
+    if (!fresh) return vm_run(warm);
+    fusevm::VM vm(*chunk);
+    vm.enable_jit(o);
+    fusevm::VMResult r = vm.run();
+    return r.is_ok() ? std::optional<int64_t>(r.value().to_int()) : std::nullopt;
+  };
+  if (run_once() != c->n) return skip(state, c->name + ": the warm-up run gave a wrong result");
+  const uint64_t entered = JitCompiler::stats().trace.entered;
+  if (run_once() != c->n || JitCompiler::stats().trace.entered == entered) {
+    return skip(state, c->name + ": a new VM did not enter the trace: " + reasons_of(JitCompiler::stats().trace));
+  }
+  std::optional<int64_t> last;
+  for (auto _ : state) {
+    last = run_once();
+    benchmark::DoNotOptimize(last);
+  }
+  if (last != c->n) return state.SkipWithError((c->name + ": a timed run gave a different result").c_str());
+}
+
 // -- mode vm_program: bench/*.fasm whole programs, JIT on against the interpreter ----------
 
 /// The recursive programs compiled functions exist for (bench/compare times them against
@@ -446,6 +505,10 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("vm_trace/" + c.name).c_str(), vm_loop, &c, fusevm::JitTiers::Trace)
         ->Unit(benchmark::kMicrosecond);
+  }
+  for (const TraceCase& c : trace_cases()) {
+    benchmark::RegisterBenchmark(("trace_fresh/" + c.name).c_str(), trace_loop, &c, true)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("trace_warm/" + c.name).c_str(), trace_loop, &c, false)->Unit(benchmark::kMicrosecond);
   }
   for (const std::string& name : program_names()) {
     benchmark::RegisterBenchmark(("vm_program_jit/" + name).c_str(), vm_program, &name, true)

@@ -10,6 +10,7 @@
 
 #include "fusevm/chunk.hpp"
 #include "fusevm/error.hpp"
+#include "fusevm/trace_metadata.hpp"
 
 namespace fusevm {
 
@@ -65,6 +66,26 @@ LoadResult chunk_from_reference_json(std::string_view text, std::string_view fil
 /// reference's field order. NaN and infinities become `null` with a warning (an error
 /// when strict); a Str, name, key or source that is not valid UTF-8 is an error naming it.
 JsonWriteResult chunk_to_reference_json(const Chunk& chunk, const JsonWriteOptions& options = {});
+
+/// Trace trees read from the trace metadata format, or the reasons they could not be.
+struct TraceMetadataLoad {
+  std::vector<TraceMetadata> traces;     ///< all of the file's trees (none on failure)
+  std::vector<Diagnostic> diagnostics;   ///< errors (non-empty on failure)
+  /// True if the file was read.
+  bool ok() const { return diagnostics.empty(); }
+  /// All diagnostics, one `file:line: message` per line.
+  std::string message() const;
+};
+/// The trace metadata format (`fusevm run --trace-cache`, README "Trace metadata"): a JSON
+/// object {"format": "fusevm-traces", "version": 1, "op_hash": "siphash-1-3", "traces":
+/// [...]}, each trace with TraceMetadata's fields by name, ops in the chunk JSON's serde
+/// form, slot kinds as strings, joins as [at, path, pos]. NaN and infinite LoadFloat
+/// operands are written as null (such a trace then no longer matches its chunk).
+std::string trace_metadata_to_json(std::span<const TraceMetadata> traces);
+/// Reads that format. Unknown fields, another format or version, and numbers out of range
+/// are errors naming the line; whether each trace fits a chunk is JitCompiler::trace_import's
+/// check.
+TraceMetadataLoad trace_metadata_from_json(std::string_view text, std::string_view file = "<input>");
 
 /// Check operand ranges, jump and sub-entry targets, pool indices and block ranges of
 /// `chunk` and its sub-chunks. Empty result = valid. Lines come from chunk.lines.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fusevm/chunk.hpp"
+#include "fusevm/trace_metadata.hpp"
 #include "fusevm/value.hpp"
 
 namespace fusevm {
@@ -129,6 +130,22 @@ class JitCompiler {
   /// spec/jit.md §3.8: ops[start, end) as a chunk with jump targets rebased, the full
   /// constant and name pools, lines[start, end), the same source and a fresh op_hash.
   Chunk extract_region(const Chunk& chunk, size_t start, size_t end) const;
+
+  /// spec/jit.md §4.13: the trace tree at `anchor_ip` (a loop header) of `chunk`, as a VM
+  /// compiled it or trace_import() installed it, side paths included; nullopt if there is
+  /// none. Trees are kept per process by (chunk.op_hash, anchor), like compiled code.
+  std::optional<TraceMetadata> trace_export(const Chunk& chunk, size_t anchor_ip) const;
+  /// Every trace tree of `chunk`, by anchor.
+  std::vector<TraceMetadata> trace_export_all(const Chunk& chunk) const;
+  /// Install `meta` as the trace tree at meta.anchor_ip of `chunk` and compile it for the
+  /// slot kinds it names (blocking); VMs created on the chunk afterwards enter it at the
+  /// loop's first backedge instead of recording. Nothing is trusted: the hash, every op
+  /// and ip, the paths' control flow and the kinds are checked against `chunk` first
+  /// (the reference's quirks Q10, Q11). False, with the reason in `why` when given, if a
+  /// check or the compile fails or the JIT is unavailable; an existing tree is then kept.
+  bool trace_import(const Chunk& chunk, const TraceMetadata& meta, std::string* why = nullptr);
+  /// trace_import() of each; the number that succeeded.
+  size_t trace_import_all(const Chunk& chunk, std::span<const TraceMetadata> metas);
 
   /// A snapshot of the engine's counters.
   static JitStats stats();

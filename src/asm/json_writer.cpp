@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "asm/json_fields.hpp"
 #include "fusevm/asm.hpp"
 
 namespace fusevm {
@@ -91,27 +92,9 @@ class Writer {
  private:
   Json op(const Chunk& c, size_t i, const std::string& list_path) {
     const Op& o = c.ops[i];
-    const OpInfo& info = o.info();
-    if (info.num_operands == 0) return Json(info.name);
-    std::string path = list_path + "[" + std::to_string(i) + "] (" + std::string(info.name) + ")";
-    uint32_t line = i < c.lines.size() ? c.lines[i] : 0;
-    Json operands = Json::array();
-    for (size_t k = 0; k < info.num_operands; ++k) {
-      uint64_t raw = o.raw_operand(k);
-      switch (info.kinds[k]) {
-        case OperandKind::I64: case OperandKind::Limit:
-          operands.push_back(static_cast<int64_t>(raw));
-          break;
-        case OperandKind::F64:
-          operands.push_back(number(o.imm_float(), path, line));
-          break;
-        default:
-          operands.push_back(raw);
-      }
-    }
-    Json j = Json::object();
-    j[std::string(info.name)] = info.num_operands == 1 ? operands[0] : operands;
-    return j;
+    const std::string path = list_path + "[" + std::to_string(i) + "] (" + std::string(o.name()) + ")";
+    const uint32_t line = i < c.lines.size() ? c.lines[i] : 0;
+    return json_fields::op_json(o, [&](double d) { return number(d, path, line); });
   }
 
   Json value(const Value& v, const std::string& path, size_t depth) {

@@ -8,6 +8,7 @@
 #include "jit/engine.hpp"
 #include "jit/linear_check.hpp"
 #include "jit/op_sets.hpp"
+#include "jit/trace_store.hpp"
 #include "jit/unit_cache.hpp"
 #include "jit/vm_units.hpp"
 
@@ -273,6 +274,51 @@ Chunk JitCompiler::extract_region(const Chunk& chunk, size_t start, size_t end) 
   return out;
 }
 
+std::optional<TraceMetadata> JitCompiler::trace_export(const Chunk& chunk, size_t anchor_ip) const {
+  if (chunk.op_hash == 0) return std::nullopt;
+  return jit::stored_trace(chunk.op_hash, anchor_ip);
+}
+
+std::vector<TraceMetadata> JitCompiler::trace_export_all(const Chunk& chunk) const {
+  if (chunk.op_hash == 0) return {};
+  return jit::stored_traces(chunk.op_hash);
+}
+
+bool JitCompiler::trace_import(const Chunk& chunk, const TraceMetadata& meta, std::string* why) {
+  std::string reason;
+  auto fail = [&](std::string w) {
+    if (why != nullptr) *why = std::move(w);
+    return false;
+  };
+  if (!available()) return fail("the JIT is unavailable: " + unavailable_reason());
+  // The registered extensions lower the chunk's Extended ops (they outlive this call).
+  std::vector<std::shared_ptr<const JitExtension>> extensions;
+  for (const auto& e : extensions_) extensions.emplace_back(std::shared_ptr<const JitExtension>(), e.get());
+  const jit::Lowerings lowered = jit::lowerings_for(chunk, extensions);
+  std::optional<jit::ImportedTrace> t = jit::import_trace(chunk, lowered, meta, reason);
+  if (!t) return fail(std::move(reason));
+  const jit::VmSite& site = t->tree->trace.site;
+  bool created = false;
+  std::shared_ptr<jit::VmUnit> unit =
+      jit::find_vm_unit(t->tree->trace.chunk, lowered, site, jit_abi::kVmTierBlock, t->tags, &created);
+  if (created) jit::compile_vm_unit(*unit, t->tree->trace.chunk, lowered, site, t->tags, /*sync=*/true);
+  if (!unit->finished()) Engine::get().wait_idle();  // another VM's compile of the same unit
+  const jit::Compiled& result = unit->pending->result;
+  if (!unit->outcome_counted.exchange(true)) Engine::get().count_compile(Tier::Trace, result);
+  if (result.entry == nullptr) return fail("the trace did not compile: " + result.reason);
+  // What is stored is what was checked, in the form a VM stores (so exports compare equal).
+  jit::store_trace(jit::StoredTrace{
+      jit::trace_metadata(chunk, meta.anchor_ip, t->tree->paths, t->tree->trace, t->tags), t->tree, lowered.list,
+      t->tags, std::move(unit)});
+  return true;
+}
+
+size_t JitCompiler::trace_import_all(const Chunk& chunk, std::span<const TraceMetadata> metas) {
+  size_t ok = 0;
+  for (const TraceMetadata& m : metas) ok += trace_import(chunk, m) ? 1 : 0;
+  return ok;
+}
+
 JitStats JitCompiler::stats() { return Engine::get().stats(); }
 
 void JitCompiler::reset() {
@@ -283,6 +329,7 @@ void JitCompiler::reset() {
     c.block.clear();
   }
   jit::clear_vm_units();
+  jit::clear_stored_traces();
   Engine::get().reset();
 }
 

@@ -353,6 +353,82 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   return t;
 }
 
+bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
+                       const std::vector<TracePath>& paths, std::string& why) {
+  const uint64_t size = chunk.ops.size();
+  auto fail = [&](std::string w) {
+    why = std::move(w);
+    return false;
+  };
+  // The ops the interpreter may run after the op at `ip`.
+  auto follows = [&](uint64_t ip, uint64_t next) {
+    const Op& op = chunk.ops[ip];
+    if (!op.has_target()) return next == ip + 1;
+    if (op.code() == OpCode::Jump) return next == op.target();
+    return next == op.target() || next == ip + 1;
+  };
+  if (paths.empty() || paths[0].parent != -1) return fail("the first path is not the lap");
+  if (anchor >= size) return fail("the anchor is past the chunk's end");
+  for (size_t p = 0; p < paths.size(); ++p) {
+    const TracePath& path = paths[p];
+    const std::string where = "path " + std::to_string(p);
+    if (path.ips.empty()) return fail(where + " is empty");
+    for (uint64_t ip : path.ips) {
+      if (ip >= size) return fail(where + ": ip " + std::to_string(ip) + " is past the chunk's end");
+      if (!vm_unit_op(chunk.ops[ip], lowered)) {
+        return fail(where + ": " + std::string(op_name(chunk.ops[ip].code())) + " at ip " + std::to_string(ip) +
+                    " cannot be in a trace");
+      }
+    }
+    for (const auto& [at, to] : path.loops) {
+      if (at >= path.ips.size() || to.path < 0 || static_cast<size_t>(to.path) > p ||
+          to.pos >= paths[static_cast<size_t>(to.path)].ips.size()) {
+        return fail(where + ": a join outside the tree");
+      }
+    }
+    if (p == 0) {
+      if (path.ips[0] != anchor) return fail("the lap does not start at the anchor");
+    } else {
+      if (path.parent < 0 || static_cast<size_t>(path.parent) >= p) return fail(where + ": its parent comes after it");
+      const TracePath& parent = paths[static_cast<size_t>(path.parent)];
+      if (path.parent_pos >= parent.ips.size()) return fail(where + ": its guard is not in its parent");
+      const uint64_t guard = parent.ips[path.parent_pos];
+      const Op& g = chunk.ops[guard];
+      if (!g.has_target() || g.code() == OpCode::Jump) return fail(where + ": its guard is not a conditional jump");
+      const uint64_t first = path.ips[0];
+      if (!follows(guard, first)) return fail(where + ": it does not start after its guard");
+    }
+    for (size_t i = 0; i < path.ips.size(); ++i) {
+      uint64_t next = 0;
+      if (const TracePos* to = path.loop_at(i)) {
+        next = paths[static_cast<size_t>(to->path)].ips[to->pos];
+      } else if (i + 1 < path.ips.size()) {
+        next = path.ips[i + 1];
+      } else {
+        next = anchor;  // the closing jump
+      }
+      if (!follows(path.ips[i], next)) {
+        return fail(where + ": ip " + std::to_string(next) + " cannot follow ip " + std::to_string(path.ips[i]));
+      }
+    }
+  }
+  // A side path takes the other way of its guard than the path it leaves (both ways are
+  // one ip when the jump's target is the next op).
+  for (size_t p = 1; p < paths.size(); ++p) {
+    const TracePath& parent = paths[static_cast<size_t>(paths[p].parent)];
+    const size_t g = paths[p].parent_pos;
+    const TracePos* to = parent.loop_at(g);
+    const uint64_t taken = to != nullptr                  ? paths[static_cast<size_t>(to->path)].ips[to->pos]
+                           : g + 1 < parent.ips.size() ? parent.ips[g + 1]
+                                                          : anchor;
+    const uint64_t guard = parent.ips[g];
+    if (taken == paths[p].ips[0] && chunk.ops[guard].target() != guard + 1) {
+      return fail("path " + std::to_string(p) + " goes the way its parent went");
+    }
+  }
+  return true;
+}
+
 namespace {
 
 std::string op_text(const Op& op) {

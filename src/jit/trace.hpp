@@ -114,6 +114,13 @@ struct SyntheticTrace {
   bool leaves_loop(uint64_t real) const { return real < loop_first || real > loop_last; }
 };
 
+/// A trace tree and its chunk: immutable once built, shared by the VMs that run it and the
+/// process's store (trace_store.hpp).
+struct TraceTree {
+  std::vector<TracePath> paths;  ///< the lap, then side paths
+  SyntheticTrace trace;
+};
+
 /// Builds the trace chunk of the loop at `anchor` from its recorded paths (paths[0] the lap,
 /// each other one attached to its parent's guard instead of that guard's exit); nullopt
 /// with `why`/`detail` when they cannot be one (a path's stack is not balanced, or the VM
@@ -121,6 +128,15 @@ struct SyntheticTrace {
 std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
                                                const std::vector<TracePath>& paths, TraceAbort& why,
                                                std::string& detail);
+
+/// True if `paths` are a trace tree the program can run, checked op by op against `chunk`
+/// (for trees that were not recorded here, such as imported ones): the first path starts
+/// at `anchor`, every ip is an op of the chunk a trace may hold, each op is followed by
+/// one of the chunk's own successors of it (the next op, or the jump's target), each side
+/// path starts on the way its parent's conditional jump did not take, and joins land on
+/// earlier ops of the tree. Else false with `why`.
+bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
+                       const std::vector<TracePath>& paths, std::string& why);
 
 /// Text for `fusevm run --dump=trace`: the recorded paths, the trace chunk with each op's
 /// real ip, and where each exit goes.

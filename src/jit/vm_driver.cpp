@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "jit/trace.hpp"
+#include "jit/trace_store.hpp"
 #include "jit/vm_units.hpp"
 #include "vm/jit_hook.hpp"
 #include "vm/vm_state.hpp"
@@ -84,7 +85,7 @@ class VmDriver final : public JitHook {
         from = std::max(from, ip);
       }
     }
-    records_.reserve(kNativeDepthCap + 1);
+    if (trace_on() && chunk.op_hash != 0) adopt_stored_traces(chunk);
   }
 
   ~VmDriver() override {
@@ -95,6 +96,9 @@ class VmDriver final : public JitHook {
   const JitOptions& options() const override { return options_; }
 
   JitOutcome on_run_start(VMState& st) override {
+    if (!has_tiers(options_.tiers, JitTiers::Linear) && !has_tiers(options_.tiers, JitTiers::Block)) {
+      return JitOutcome::Interpret;  // no tier runs whole chunks
+    }
     if (!chunk_site_.resolved) {
       chunk_site_.resolved = true;
       chunk_site_.site = jit::chunk_site(st.chunk, lowered_, chunk_site_.reason);
@@ -165,26 +169,22 @@ class VmDriver final : public JitHook {
     std::optional<jit::SyntheticTrace> synth =
         jit::synthesise_trace(st.chunk, lowered_, rec_.anchor, paths, why, detail);
     if (!synth) return failed();
-    auto code = std::make_shared<TraceCode>();
-    code->paths = std::move(paths);
-    code->synth = std::move(*synth);
-    code->site.resolved = true;
-    code->site.site = code->synth.site;
-    code->exit_counts.assign(code->synth.exits.size(), 0);
-    code->exit_taken.assign(code->synth.exits.size(), 0);
-    code->exit_dead.assign(code->synth.exits.size(), 0);
+    auto tree = std::make_shared<jit::TraceTree>();
+    tree->paths = std::move(paths);
+    tree->trace = std::move(*synth);
+    std::shared_ptr<TraceCode> code = make_trace_code(std::move(tree));
     if (side && t.code) {  // guards whose side paths failed stay so
-      for (size_t k = 0; k < code->synth.exits.size(); ++k) {
-        for (size_t j = 0; j < t.code->synth.exits.size(); ++j) {
-          const jit::TraceExit& a = code->synth.exits[k];
-          const jit::TraceExit& b = t.code->synth.exits[j];
+      for (size_t k = 0; k < code->tree->trace.exits.size(); ++k) {
+        for (size_t j = 0; j < t.code->tree->trace.exits.size(); ++j) {
+          const jit::TraceExit& a = code->tree->trace.exits[k];
+          const jit::TraceExit& b = t.code->tree->trace.exits[j];
           if (a.path == b.path && a.pos == b.pos && a.real == b.real) code->exit_dead[k] = t.code->exit_dead[j];
         }
       }
     }
     if (Engine::get().dump_traces()) {
       report_trace(rec_.anchor, t);
-      std::fputs(jit::describe_trace(rec_.anchor, code->paths, code->synth).c_str(), stderr);
+      std::fputs(jit::describe_trace(rec_.anchor, code->tree->paths, code->tree->trace).c_str(), stderr);
     }
     t.code = std::move(code);
     if (!side) t.side_exits = 0;
@@ -424,6 +424,8 @@ class VmDriver final : public JitHook {
                                       kNativeDepthCap);
     f.core = this;
     f.record = &VmDriver::record_frame;
+    // Room for every frame a bail-out can record, made on the first call (not in every VM).
+    if (records_.capacity() == 0) records_.reserve(kNativeDepthCap + 1);
     records_.clear();
     record_failed_ = false;
     Engine::get().count_entry(Tier::Block);
@@ -531,13 +533,13 @@ class VmDriver final : public JitHook {
 
   // A recorded lap as its chunk, and the site (kind specialisations) compiled from it.
   struct TraceCode {
-    std::vector<jit::TracePath> paths;  // the tree: the lap, then side paths
-    jit::SyntheticTrace synth;
+    std::shared_ptr<const jit::TraceTree> tree;  // the lap, then side paths, and their chunk
     Site site;
-    std::vector<uint32_t> exit_counts;  // per exit of synth: times the trace left there
+    std::vector<uint32_t> exit_counts;  // per exit of the trace: times the trace left there
     std::vector<uint8_t> exit_dead;     // per exit: recording a side path from it failed
     std::vector<uint64_t> exit_taken;   // per exit: times it was taken (--dump=trace)
     uint64_t entered = 0;
+    bool stored = false;  // its tree is in the process's store (store_trace_of)
   };
 
   // Per loop header: its trace, or how often recording failed there.
@@ -548,13 +550,57 @@ class VmDriver final : public JitHook {
     bool off = false;         // tries used up: the loop stays interpreted
   };
 
+  static std::shared_ptr<TraceCode> make_trace_code(std::shared_ptr<const jit::TraceTree> tree) {
+    auto code = std::make_shared<TraceCode>();
+    code->tree = std::move(tree);
+    code->site.resolved = true;
+    code->site.site = code->tree->trace.site;
+    const size_t exits = code->tree->trace.exits.size();
+    code->exit_counts.assign(exits, 0);
+    code->exit_taken.assign(exits, 0);
+    code->exit_dead.assign(exits, 0);
+    return code;
+  }
+
+  // The trace trees the process already has for this chunk (another VM's, or imported),
+  // entered at their loop's next backedge instead of being recorded again; a tree stored
+  // with its compiled unit is entered without looking the unit up.
+  void adopt_stored_traces(const Chunk& chunk) {
+    std::vector<std::string> refused;
+    for (jit::ReadyTrace& r : jit::ready_traces(chunk, lowered_, refused)) {
+      if (Engine::get().dump_traces()) {
+        std::fputs(("stored " + jit::describe_trace(r.anchor, r.tree->paths, r.tree->trace)).c_str(), stderr);
+      }
+      TraceSite& site = traces_[r.anchor];
+      site.code = make_trace_code(std::move(r.tree));
+      site.code->stored = true;
+      if (r.unit != nullptr) site.code->site.specs.push_back(Spec{std::move(r.tags), std::move(r.unit)});
+      backedge_counter(r.anchor) = kAgainNow;
+    }
+    for (const std::string& why : refused) Engine::get().count_fallback(Tier::Trace, "stored trace not used: " + why);
+  }
+
+  // The first time the trace at `anchor` runs: its tree goes to the process's store (for
+  // other VMs and JitCompiler::trace_export), with the slot kinds it was entered with and
+  // the unit compiled for them.
+  void store_trace_of(const VMState& st, uint64_t anchor, TraceCode& code, std::vector<uint8_t> tags) {
+    code.stored = true;
+    if (st.chunk.op_hash == 0) return;  // a hand-built chunk: no key
+    std::shared_ptr<jit::VmUnit> unit;
+    for (const Spec& spec : code.site.specs) {
+      if (spec.tags == tags) unit = spec.unit;
+    }
+    TraceMetadata meta = jit::trace_metadata(st.chunk, anchor, code.tree->paths, code.tree->trace, tags);
+    jit::store_trace(jit::StoredTrace{std::move(meta), code.tree, lowered_.list, std::move(tags), std::move(unit)});
+  }
+
   // --dump=trace: how the trace at `anchor` was used, when it goes (replaced or the VM ends).
   static void report_trace(uint64_t anchor, const TraceSite& t) {
     if (!t.code) return;
     std::string line = "trace at ip " + std::to_string(anchor) + ": entered " + std::to_string(t.code->entered);
     for (size_t k = 0; k < t.code->exit_taken.size(); ++k) {
       if (t.code->exit_taken[k] == 0) continue;
-      line += ", exit " + std::to_string(k) + " (ip " + std::to_string(t.code->synth.exits[k].real) + ") x " +
+      line += ", exit " + std::to_string(k) + " (ip " + std::to_string(t.code->tree->trace.exits[k].real) + ") x " +
               std::to_string(t.code->exit_taken[k]);
     }
     std::fputs((line + "\n").c_str(), stderr);
@@ -597,26 +643,30 @@ class VmDriver final : public JitHook {
       return JitOutcome::Record;
     }
     std::shared_ptr<TraceCode> code = t.code;  // give_up() below may drop it
-    const JitOutcome o = visit_code(st, code->synth.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true,
-                                    &code->synth.real_ip);
+    // Kinds at entry, before the trace changes them: what the stored tree says it takes.
+    std::vector<uint8_t> entry_kinds;
+    const bool store_now = !code->stored && !st.frames.empty() && entry_tags(st.frames.back(), code->tree->trace.site, entry_kinds);
+    const JitOutcome o = visit_code(st, code->tree->trace.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true,
+                                    &code->tree->trace.real_ip);
     counter = o == JitOutcome::Ran ? kAgainNow : code->site.next_counter;
     if (o != JitOutcome::Ran) return o;
+    if (store_now) store_trace_of(st, anchor, *code, std::move(entry_kinds));
     // A side exit: the trace left inside the loop. At a guard that gets hot, the path from
     // there is recorded and joins the tree; other exits (an op left to the interpreter, a
     // guard whose path could not be recorded, a full tree) count, and too many drop the
     // trace (to be recorded again later).
     // The exit the trace left by (trace ips past its end), or none (an op it left to the
     // interpreter).
-    const uint64_t n = code->synth.chunk.ops.size();
-    const bool at_exit = last_trace_ip_ >= n && last_trace_ip_ - n < code->synth.exits.size();
+    const uint64_t n = code->tree->trace.chunk.ops.size();
+    const bool at_exit = last_trace_ip_ >= n && last_trace_ip_ - n < code->tree->trace.exits.size();
     const size_t k = at_exit ? last_trace_ip_ - n : 0;
     if (at_exit) ++code->exit_taken[k];
     ++code->entered;
-    if (last_exit_why_ == jit_abi::kExitPoll || code->synth.leaves_loop(last_exit_)) return o;
-    if (at_exit && code->exit_dead[k] == 0 && code->paths.size() <= max_side_paths()) {
+    if (last_exit_why_ == jit_abi::kExitPoll || code->tree->trace.leaves_loop(last_exit_)) return o;
+    if (at_exit && code->exit_dead[k] == 0 && code->tree->paths.size() <= max_side_paths()) {
       if (++code->exit_counts[k] < side_threshold()) return o;
-      const jit::TraceExit& e = code->synth.exits[k];
-      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size(), code->paths,
+      const jit::TraceExit& e = code->tree->trace.exits[k];
+      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size(), code->tree->paths,
                                        jit::TracePos{e.path, e.pos});
       side_exit_ = static_cast<int32_t>(k);
       st.recording = true;

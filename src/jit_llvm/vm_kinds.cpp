@@ -92,6 +92,15 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
     limit = static_cast<int64_t>(ops[header + 1].wide);
     inclusive = code(header + 2) == OpCode::NumLe;
     inc = VmPlan::kNoIp;
+  } else if (latch >= header + 4 && code(latch - 3) == OpCode::GetSlot && code(latch - 2) == OpCode::LoadInt &&
+             (code(latch - 1) == OpCode::NumLt || code(latch - 1) == OpCode::NumLe) &&
+             code(latch) == OpCode::JumpIfTrue) {
+    // The unfused do-while latch (`do { ... ++i ... } while (i < C)`, a trace of the
+    // reference's counter loop): laps are counted as for the fused latch.
+    l.slot = ops[latch - 3].small[0];
+    limit = static_cast<int64_t>(ops[latch - 2].wide);
+    inclusive = code(latch - 1) == OpCode::NumLe;
+    inc = VmPlan::kNoIp;
   } else {
     return std::nullopt;
   }
@@ -135,7 +144,8 @@ void find_bounded_loops(const jit_abi::UnitRequest& req, VmPlan& plan) {
     const jit_abi::AbiOp& op = req.ops[ip];
     if (op.code >= kNumOps) continue;
     const auto c = static_cast<OpCode>(op.code);
-    if ((c != OpCode::Jump && c != OpCode::SlotIncLtIntJumpBack) || op.wide > ip || !plan.in_range(op.wide)) continue;
+    const bool latch = c == OpCode::Jump || c == OpCode::SlotIncLtIntJumpBack || c == OpCode::JumpIfTrue;
+    if (!latch || op.wide > ip || !plan.in_range(op.wide)) continue;
     if (std::optional<BoundedLoop> l = bounded_loop(req, op.wide, ip)) plan.bounded.push_back(*l);
   }
   std::sort(plan.bounded.begin(), plan.bounded.end(),

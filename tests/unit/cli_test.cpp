@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fusevm/asm.hpp"
 #include "fusevm/jit.hpp"
 #include "fusevm/version.hpp"
 
@@ -647,6 +648,45 @@ TEST_F(CliTest, ForcedTracingTierTracesAHotLoopAfterTraceThresholdBackedges) {
   EXPECT_TRUE(std::regex_search(dump.err, std::regex("exit 0: ip 14 .*leaves the loop"))) << dump.err;
   EXPECT_TRUE(std::regex_search(dump.err, std::regex("trace at ip 4: entered 1, exit 0 \\(ip 14\\) x 1")))
       << dump.err;
+}
+
+TEST_F(CliTest, TraceCacheKeepsTracesBetweenRunsAndABadFileOnlyWarns) {
+  if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
+  const std::string p = program("p.fasm", kHotLoop);
+  const std::string dir = path("traces");
+  const std::vector<std::string> args = {"run", p, "--jit=trace", "--jit-sync", "--jit-strict", "--stats",
+                                         "--trace-cache", dir};
+  ToolRun first = run_tool(args);
+  EXPECT_EQ(first.status, 0) << first.err;
+  EXPECT_TRUE(std::regex_search(first.err, std::regex("jit trace: compiled 1, .*entered 1,"))) << first.err;
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  const fusevm::LoadResult chunk = fusevm::load_chunk_file(p);
+  ASSERT_TRUE(chunk.ok());
+  char name[40];
+  std::snprintf(name, sizeof name, "/%016llx.traces.json", static_cast<unsigned long long>(chunk.chunk->op_hash));
+  const std::string file = dir + name;
+  const fusevm::TraceMetadataLoad kept = fusevm::trace_metadata_from_json(read_file(file), file);
+  ASSERT_TRUE(kept.ok()) << kept.message();
+  ASSERT_EQ(kept.traces.size(), 1u);
+  EXPECT_EQ(kept.traces[0].anchor_ip, 4u);
+  // The second run enters the kept trace at the loop's first backedge: the whole loop runs
+  // in one entry although the threshold is never reached.
+  std::vector<std::string> again = args;
+  again.push_back("--trace-threshold=100000");
+  ToolRun second = run_tool(again);
+  EXPECT_EQ(second.status, 0) << second.err;
+  EXPECT_EQ(second.out, "500500\n");
+  EXPECT_TRUE(std::regex_search(second.err, std::regex("jit trace: compiled 1, .*entered 1,"))) << second.err;
+  EXPECT_EQ(second.err.find("warning"), std::string::npos) << second.err;
+  // A damaged file is reported and ignored; the run's outcome is the program's.
+  write_file(file, "{\"format\": \"fusevm-traces\", \"version\": 7}");
+  ToolRun damaged = run_tool(again);
+  EXPECT_EQ(damaged.status, 0) << damaged.err;
+  EXPECT_EQ(damaged.out, "500500\n");
+  EXPECT_TRUE(std::regex_search(damaged.err, std::regex("warning: trace cache: .*version 7.*file ignored"))) << damaged.err;
+  EXPECT_TRUE(std::regex_search(damaged.err, std::regex("jit trace: compiled 0, .*entered 0,"))) << damaged.err;
 }
 
 TEST_F(CliTest, ObjectCacheServesTheSecondRunAndTheCacheIsPrivate) {

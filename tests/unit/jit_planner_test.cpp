@@ -183,6 +183,39 @@ top:
       << "Pow weighs 64 against the budget";
 }
 
+// The reference's counter loop as a trace records it: the test at the bottom, unfused.
+TEST(JitPlanner, an_unfused_do_while_latch_is_bounded) {
+  Planned lt = plan_of(R"(
+top:
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 1000
+    NumLt
+    JumpIfTrue top
+    Nop
+)");
+  ASSERT_EQ(lt.plan.bounded.size(), 1u);
+  EXPECT_EQ(lt.plan.bounded[0].header, 0u);
+  EXPECT_EQ(lt.plan.bounded[0].latch, 4u);
+  EXPECT_EQ(lt.plan.bounded[0].lowest_entry, 1000 - jit_llvm::kUnpolledBudget / 5);
+  Planned le = plan_of(R"(
+top:
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 10
+    NumLe
+    JumpIfTrue top
+    Nop
+)");
+  ASSERT_EQ(le.plan.bounded.size(), 1u);
+  EXPECT_EQ(le.plan.bounded[0].lowest_entry, 11 - jit_llvm::kUnpolledBudget / 5);
+  // Counting down, or testing another slot than the one incremented: laps are not bounded.
+  for (const char* latch : {"GetSlot 0\n    LoadInt 10\n    NumGt", "GetSlot 1\n    LoadInt 10\n    NumLt"}) {
+    Planned other = plan_of(std::string("top:\n    PreIncSlotVoid 0\n    ") + latch + "\n    JumpIfTrue top\n    Nop\n");
+    EXPECT_TRUE(other.plan.bounded.empty()) << latch;
+  }
+}
+
 TEST(JitPlanner, a_limit_near_the_lowest_int_saturates_instead_of_wrapping) {
   Planned p = plan_of(R"(
 top:

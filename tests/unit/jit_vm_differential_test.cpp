@@ -56,6 +56,9 @@ struct SuiteSpec {
   double tight_memory = 0.0;  // share of programs run with a small max_memory (polls)
   double min_entered = 0.5;   // share of programs that must enter native code
   bool second_vm = false;     // a second jitted VM runs it too, finding the units compiled
+  // The traces the run compiled go through the metadata file format, the engine is reset
+  // (a new process), they are imported, and a new VM runs the program in them.
+  bool reimport = false;
   bool never_enters = false;  // the setup keeps native code out (vm.hpp): no entry at all
   bool interrupt_first = false;  // every run() starts with an interrupt pending
   int quiet_runs = 0;            // ... but the first this many
@@ -70,6 +73,7 @@ struct Tally {
   uint64_t entries = 0;
   size_t mismatches = 0;
   size_t errors = 0;  // programs whose interpreted run ended in an error (limits)
+  size_t imported = 0;  // trace trees re-imported (reimport)
   size_t by_shape[4] = {0, 0, 0, 0};
   size_t entered_by_shape[4] = {0, 0, 0, 0};
 };
@@ -184,6 +188,33 @@ void run_suite(const SuiteSpec& spec) {
     std::string diff = difference(want, got);
     if (!diff.empty()) {
       report(t, spec, seed, p, jitted, want, got, diff);
+    } else if (spec.reimport) {
+      const std::string file = trace_metadata_to_json(JitCompiler().trace_export_all(p.chunk));
+      JitCompiler::wait_idle();
+      JitCompiler::reset();
+      const TraceMetadataLoad loaded = trace_metadata_from_json(file, "traces.json");
+      if (!loaded.ok()) {
+        report(t, spec, seed, p, jitted, want, got, "the exported traces do not read back: " + loaded.message());
+        continue;
+      }
+      size_t imported = 0;
+      std::string refusals;
+      for (const TraceMetadata& m : loaded.traces) {
+        std::string why;
+        if (JitCompiler().trace_import(p.chunk, m, &why)) {
+          ++imported;
+        } else {
+          refusals += "\n  trace at ip " + std::to_string(m.anchor_ip) + ": " + why;
+        }
+      }
+      if (!refusals.empty()) {
+        report(t, spec, seed, p, jitted, want, got, "exported traces that do not import:" + refusals);
+        continue;
+      }
+      t.imported += imported;
+      const Observed again = observe(p.chunk, jitted);
+      diff = difference(want, again);
+      if (!diff.empty()) report(t, spec, seed, p, jitted, want, again, "imported traces: " + diff);
     } else if (spec.second_vm) {
       const Observed again = observe(p.chunk, jitted);
       if (!spec.sync) JitCompiler::wait_idle();
@@ -194,8 +225,9 @@ void run_suite(const SuiteSpec& spec) {
   JitCompiler::wait_idle();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("[ jit-vm-diff ] %s: %zu programs in %.1f s (seeds %s..), %zu entered native code (%" PRIu64
-              " entries), %zu ended in an error, %zu mismatches; by shape (programs/entered):",
-              spec.name, t.programs, secs, hex(base).c_str(), t.entered_programs, t.entries, t.errors, t.mismatches);
+              " entries), %zu ended in an error, %zu traces re-imported, %zu mismatches; by shape (programs/entered):",
+              spec.name, t.programs, secs, hex(base).c_str(), t.entered_programs, t.entries, t.errors, t.imported,
+              t.mismatches);
   for (int s = 0; s < 4; ++s) {
     if (t.by_shape[s] > 0) {
       std::printf(" %s %zu/%zu", vmgen::shape_name(static_cast<Shape>(s)), t.by_shape[s], t.entered_by_shape[s]);
@@ -242,6 +274,18 @@ TEST_F(JitVmDifferential, looped_programs_match_the_interpreter_under_the_tracin
   s.runs = {1, 2, 5};
   s.second_vm = true;
   s.min_entered = 0.25;
+  run_suite(s);
+}
+
+// Every trace a run compiled, written as a metadata file, read back into a fresh engine and
+// imported (so each passes the import checks) runs as the interpreter does.
+TEST_F(JitVmDifferential, imported_traces_match_the_interpreter) {
+  SuiteSpec s{"trace-import", 0x1A9087ED00000000ULL, 300, kMixed};
+  s.tiers = JitTiers::Trace;
+  s.trace_thresholds = {1, 2, 5, 13};
+  s.runs = {1, 2};
+  s.reimport = true;
+  s.min_entered = 0.35;  // as the tracing suite: straight-line programs and most wild ones have no loop
   run_suite(s);
 }
 

@@ -15,6 +15,7 @@ struct JitSwitches {
   JitOptions options;            ///< tiers, sync, strict
   JitDump dump = JitDump::None;  ///< --dump=llvm|asm
   bool stats = false;            ///< --stats: per-tier counters on stderr after the run
+  std::string trace_cache;       ///< --trace-cache DIR (empty: none)
 };
 
 /// Parse a --jit / FUSEVM_JIT value: a comma list of off, linear, block, trace, all. nullopt

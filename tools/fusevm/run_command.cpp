@@ -12,6 +12,7 @@
 #include "fusevm/jit.hpp"
 #include "fusevm/vm.hpp"
 #include "output.hpp"
+#include "trace_cache.hpp"
 
 namespace fusevm::tool {
 namespace {
@@ -107,6 +108,9 @@ int run_command(const RunOptions& options) {
   VM vm(std::move(*loaded.chunk));
   vm.set_limits(options.limits);
   if (options.jit.dump != JitDump::None) JitCompiler::set_dump(options.jit.dump);
+  // Imported first: a VM takes the process's stored traces when its JIT is enabled.
+  const bool trace_cache = !options.jit.trace_cache.empty() && has_tiers(options.jit.options.tiers, JitTiers::Trace);
+  if (trace_cache) load_trace_cache(options.jit.trace_cache, vm.chunk());
   vm.enable_jit(options.jit.options);
   if (argv_index) {
     ValueArray args;
@@ -129,6 +133,7 @@ int run_command(const RunOptions& options) {
   // Background compiles may still be running; their counters (and dumps) belong to this
   // run, and exiting under one is unsafe (src/jit/engine.cpp drain_at_exit).
   if (vm.jit_options().tiers != JitTiers::Off) JitCompiler::wait_idle();
+  if (trace_cache) save_trace_cache(options.jit.trace_cache, vm.chunk());
   if (options.jit.stats) {
     const std::string text = jit_stats_text(JitCompiler::stats());
     std::fwrite(text.data(), 1, text.size(), stderr);

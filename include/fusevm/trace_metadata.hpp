@@ -1,0 +1,57 @@
+// What a trace is made of, as data (spec/jit.md §1.5, §1.9, §4.13): enough to compile the
+// same trace again in another VM or another process, and checked against the chunk before
+// it is used (JitCompiler::trace_import). The file format is asm.hpp's
+// trace_metadata_to_json / trace_metadata_from_json.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "fusevm/op.hpp"
+
+namespace fusevm {
+
+/// A slot's kind when a trace was compiled. The reference has only Int and Float and turns
+/// every other value into Int 0 (spec/jit.md §4.15 Q1); our traces keep kinds, so Undef and
+/// Bool are kinds of their own, and `Any` marks a slot the trace never touches.
+enum class SlotKind : uint8_t { Int = 0, Float = 1, Undef = 2, Bool = 3, Any = 4 };
+
+/// Where a path goes on at an op the trace tree already has: after the op at position `at`
+/// of this path (an inner loop's backward jump, or the op where a side path meets its
+/// parent again) it continues with the op at position `pos` of path `path`.
+struct TraceJoin {
+  size_t at = 0;
+  int32_t path = 0;
+  size_t pos = 0;
+  bool operator==(const TraceJoin&) const = default;
+};
+
+/// A path of a trace tree other than the lap: it starts where the guard at position
+/// `parent_pos` of path `parent` went the other way.
+struct TraceSidePath {
+  int32_t parent = 0;
+  size_t parent_pos = 0;
+  std::vector<Op> ops;               ///< the recorded ops
+  std::vector<size_t> recorded_ips;  ///< the ip each was run from, parallel to ops
+  std::vector<TraceJoin> joins;
+  bool operator==(const TraceSidePath&) const = default;
+};
+
+/// One trace tree, keyed by (chunk_op_hash, anchor_ip). Side traces are side paths of their
+/// main trace's tree, so they are exported and imported with it and can never be mistaken
+/// for a main trace (the reference's quirk Q10).
+struct TraceMetadata {
+  uint64_t chunk_op_hash = 0;  ///< Chunk::op_hash of the chunk it was recorded in
+  size_t anchor_ip = 0;        ///< the loop header
+  size_t fallthrough_ip = 0;   ///< where the loop's normal exit goes on
+  std::vector<Op> ops;               ///< the recorded lap, closing jump included
+  std::vector<size_t> recorded_ips;  ///< the ip each op of the lap was run from
+  /// The kind of each slot of the loop's frame the trace was compiled for (Any: untouched).
+  std::vector<SlotKind> slot_kinds_at_anchor;
+  std::vector<TraceJoin> joins;            ///< the lap's joins (inner loops)
+  std::vector<TraceSidePath> side_paths;   ///< the tree's other paths, parents first
+  bool operator==(const TraceMetadata&) const = default;
+};
+
+}  // namespace fusevm

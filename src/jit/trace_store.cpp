@@ -1,0 +1,226 @@
+// The process's trace trees as data (trace_store.hpp).
+#include "jit/trace_store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "jit_abi/plugin_abi.hpp"
+
+namespace fusevm::jit {
+
+namespace {
+
+struct Store {
+  std::mutex mu;
+  std::map<std::pair<uint64_t, uint64_t>, StoredTrace> trees;  // ordered: exports list anchors in order
+};
+
+Store& store() {
+  static Store* s = new Store();  // never destroyed: VMs may outlive statics
+  return *s;
+}
+
+// Imported ops and paths are bounded so a hostile file cannot make synthesis huge: a
+// recorded tree holds at most 4 * max_trace_chain + 1 paths of max_trace_len ops.
+constexpr size_t kMaxImportedOps = size_t{1} << 16;
+constexpr size_t kMaxImportedSlots = size_t{1} << 16;
+
+SlotKind kind_of_tag(uint8_t tag) {
+  switch (tag) {
+    case jit_abi::kTagUndef: return SlotKind::Undef;
+    case jit_abi::kTagBool: return SlotKind::Bool;
+    case jit_abi::kTagInt: return SlotKind::Int;
+    case jit_abi::kTagFloat: return SlotKind::Float;
+    default: return SlotKind::Any;
+  }
+}
+
+uint8_t tag_of_kind(SlotKind kind) {
+  switch (kind) {
+    case SlotKind::Undef: return jit_abi::kTagUndef;
+    case SlotKind::Bool: return jit_abi::kTagBool;
+    case SlotKind::Int: return jit_abi::kTagInt;
+    case SlotKind::Float: return jit_abi::kTagFloat;
+    default: return jit_abi::kTagUnused;
+  }
+}
+
+std::vector<TraceJoin> joins_of(const TracePath& p) {
+  std::vector<TraceJoin> out;
+  for (const auto& [at, to] : p.loops) out.push_back(TraceJoin{at, to.path, to.pos});
+  return out;
+}
+
+bool same_lowerings(const std::vector<jit_abi::AbiLowering>& a, const std::vector<jit_abi::AbiLowering>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const jit_abi::AbiLowering& x, const jit_abi::AbiLowering& y) {
+    return x.ext_id == y.ext_id && x.num_args == y.num_args && x.result == y.result && x.address == y.address &&
+           std::equal(x.args, x.args + x.num_args, y.args);
+  });
+}
+
+}  // namespace
+
+void store_trace(StoredTrace entry) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  const std::pair<uint64_t, uint64_t> key{entry.meta.chunk_op_hash, entry.meta.anchor_ip};
+  s.trees.insert_or_assign(key, std::move(entry));
+}
+
+std::optional<TraceMetadata> stored_trace(uint64_t hash, uint64_t anchor) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  const auto it = s.trees.find({hash, anchor});
+  if (it == s.trees.end()) return std::nullopt;
+  return it->second.meta;
+}
+
+std::vector<TraceMetadata> stored_traces(uint64_t hash) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  std::vector<TraceMetadata> out;
+  for (auto it = s.trees.lower_bound({hash, 0}); it != s.trees.end() && it->first.first == hash; ++it) {
+    out.push_back(it->second.meta);
+  }
+  return out;
+}
+
+void clear_stored_traces() {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.trees.clear();
+}
+
+std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused) {
+  Store& s = store();
+  std::vector<ReadyTrace> out;
+  std::vector<TraceMetadata> unchecked;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    for (auto it = s.trees.lower_bound({chunk.op_hash, 0}); it != s.trees.end() && it->first.first == chunk.op_hash;
+         ++it) {
+      const StoredTrace& e = it->second;
+      if (e.tree && same_lowerings(e.lowered_with, lowered.list)) {
+        out.push_back(ReadyTrace{e.meta.anchor_ip, e.tree, e.tags, e.unit});
+      } else {
+        unchecked.push_back(e.meta);
+      }
+    }
+  }
+  // Checked outside the lock; the checked form replaces the entry only if the entry is
+  // still the one checked (another thread may have stored a newer tree meanwhile).
+  for (const TraceMetadata& meta : unchecked) {
+    std::string why;
+    std::optional<ImportedTrace> t = import_trace(chunk, lowered, meta, why);
+    if (!t) {
+      refused.push_back("the stored trace at ip " + std::to_string(meta.anchor_ip) + ": " + why);
+      continue;
+    }
+    out.push_back(ReadyTrace{meta.anchor_ip, t->tree, t->tags, nullptr});
+    std::lock_guard<std::mutex> lock(s.mu);
+    const auto it = s.trees.find({meta.chunk_op_hash, meta.anchor_ip});
+    if (it != s.trees.end() && it->second.meta == meta) {
+      it->second.tree = t->tree;
+      it->second.lowered_with = lowered.list;
+      it->second.tags = t->tags;
+      it->second.unit = nullptr;
+    }
+  }
+  return out;
+}
+
+TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vector<TracePath>& paths,
+                             const SyntheticTrace& trace, std::span<const uint8_t> tags) {
+  TraceMetadata m;
+  m.chunk_op_hash = chunk.op_hash;
+  m.anchor_ip = anchor;
+  m.fallthrough_ip = trace.fallthrough;
+  for (uint8_t tag : tags) m.slot_kinds_at_anchor.push_back(kind_of_tag(tag));
+  for (size_t p = 0; p < paths.size(); ++p) {
+    std::vector<Op> ops;
+    std::vector<size_t> ips;
+    for (uint64_t ip : paths[p].ips) {
+      ops.push_back(chunk.ops[ip]);
+      ips.push_back(ip);
+    }
+    if (p == 0) {
+      m.ops = std::move(ops);
+      m.recorded_ips = std::move(ips);
+      m.joins = joins_of(paths[p]);
+    } else {
+      m.side_paths.push_back(
+          TraceSidePath{paths[p].parent, paths[p].parent_pos, std::move(ops), std::move(ips), joins_of(paths[p])});
+    }
+  }
+  return m;
+}
+
+std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& lowered, const TraceMetadata& meta,
+                                          std::string& why) {
+  auto fail = [&](std::string w) {
+    why = std::move(w);
+    return std::nullopt;
+  };
+  if (chunk.op_hash == 0) return fail("the chunk has no op_hash (build it with ChunkBuilder)");
+  if (meta.chunk_op_hash != chunk.op_hash) return fail("recorded in another chunk (op_hash differs)");
+  auto tree = std::make_shared<TraceTree>();
+  ImportedTrace t;
+  size_t total = 0;
+  // One path's ops and ips into `path`, checked against the chunk's.
+  auto path_of = [&](const std::vector<Op>& ops, const std::vector<size_t>& ips, const std::vector<TraceJoin>& joins,
+                     TracePath& path, const std::string& where) -> bool {
+    if (ops.size() != ips.size()) {
+      why = where + ": " + std::to_string(ops.size()) + " ops but " + std::to_string(ips.size()) + " ips";
+      return false;
+    }
+    total += ops.size();
+    if (total > kMaxImportedOps) {
+      why = "more than " + std::to_string(kMaxImportedOps) + " ops";
+      return false;
+    }
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ips[i] >= chunk.ops.size() || !(chunk.ops[ips[i]] == ops[i])) {
+        why = where + ": op " + std::to_string(i) + " is not the chunk's op at ip " + std::to_string(ips[i]);
+        return false;
+      }
+      path.ips.push_back(ips[i]);
+    }
+    for (const TraceJoin& j : joins) path.loops.emplace_back(j.at, TracePos{j.path, j.pos});
+    return true;
+  };
+  tree->paths.emplace_back();
+  if (!path_of(meta.ops, meta.recorded_ips, meta.joins, tree->paths[0], "the lap")) return std::nullopt;
+  for (size_t k = 0; k < meta.side_paths.size(); ++k) {
+    const TraceSidePath& s = meta.side_paths[k];
+    TracePath p;
+    p.parent = s.parent;
+    p.parent_pos = s.parent_pos;
+    if (!path_of(s.ops, s.recorded_ips, s.joins, p, "side path " + std::to_string(k + 1))) return std::nullopt;
+    tree->paths.push_back(std::move(p));
+  }
+  if (!check_trace_paths(chunk, lowered, meta.anchor_ip, tree->paths, why)) return std::nullopt;
+  TraceAbort abort{};
+  std::string detail;
+  std::optional<SyntheticTrace> synth = synthesise_trace(chunk, lowered, meta.anchor_ip, tree->paths, abort, detail);
+  if (!synth) return fail(std::string(trace_abort_name(abort)) + " (" + detail + ")");
+  tree->trace = std::move(*synth);
+  if (tree->trace.fallthrough != meta.fallthrough_ip) {
+    return fail("fallthrough_ip " + std::to_string(meta.fallthrough_ip) + " is not the loop's exit (" +
+                std::to_string(tree->trace.fallthrough) + ")");
+  }
+  const VmSite& site = tree->trace.site;
+  if (meta.slot_kinds_at_anchor.size() > kMaxImportedSlots) return fail("too many slot kinds");
+  t.tags.assign(site.num_slots, jit_abi::kTagUnused);
+  for (uint16_t s : site.slots) {
+    const uint8_t tag = s < meta.slot_kinds_at_anchor.size() ? tag_of_kind(meta.slot_kinds_at_anchor[s])
+                                                               : jit_abi::kTagUnused;
+    if (tag == jit_abi::kTagUnused) return fail("no kind for slot " + std::to_string(s) + ", which the trace uses");
+    t.tags[s] = tag;
+  }
+  t.tree = std::move(tree);
+  return t;
+}
+
+}  // namespace fusevm::jit

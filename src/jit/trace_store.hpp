@@ -1,0 +1,66 @@
+// The process's trace trees as data (TraceMetadata): what VMs compiled and embedders
+// imported, by (chunk op_hash, loop header). A VM starting on a chunk takes the trees the
+// store has for it instead of recording them again; JitCompiler::trace_export reads it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fusevm/trace_metadata.hpp"
+#include "jit/trace.hpp"
+
+namespace fusevm::jit {
+
+/// A tree as the store keeps it: its metadata (what export gives), and for the VMs the
+/// checked tree, the lowerings it was checked with, and the unit compiled for `tags`.
+struct StoredTrace {
+  TraceMetadata meta;
+  std::shared_ptr<const TraceTree> tree;
+  std::vector<jit_abi::AbiLowering> lowered_with;
+  std::vector<uint8_t> tags;
+  std::shared_ptr<VmUnit> unit;  ///< may be null
+};
+/// Keep `entry` as the tree at (meta.chunk_op_hash, meta.anchor_ip), replacing any.
+void store_trace(StoredTrace entry);
+/// The tree at (hash, anchor), if any.
+std::optional<TraceMetadata> stored_trace(uint64_t hash, uint64_t anchor);
+/// Every tree of the chunk with op_hash `hash`, by anchor.
+std::vector<TraceMetadata> stored_traces(uint64_t hash);
+/// Forget every tree (JitCompiler::reset).
+void clear_stored_traces();
+
+/// A stored tree ready for a VM whose Extended ops are lowered as `lowered`.
+struct ReadyTrace {
+  uint64_t anchor = 0;
+  std::shared_ptr<const TraceTree> tree;
+  std::vector<uint8_t> tags;
+  std::shared_ptr<VmUnit> unit;  ///< compiled for `tags`, or null
+};
+/// The stored trees of `chunk` for a VM: each checked once per lowerings (import_trace) and
+/// then shared, so a new VM takes them without checking or synthesising again. Trees that
+/// fail the check are left out, their reasons in `refused`.
+std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused);
+
+/// `paths` (synthesised as `trace`) at `anchor` of `chunk`, compiled for entry kinds `tags`
+/// (one per slot of the trace's site, jit_abi::kTagUnused for slots it does not touch).
+TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vector<TracePath>& paths,
+                             const SyntheticTrace& trace, std::span<const uint8_t> tags);
+
+/// A tree read back from metadata and checked against the chunk.
+struct ImportedTrace {
+  std::shared_ptr<const TraceTree> tree;
+  std::vector<uint8_t> tags;  ///< the kinds it was compiled for, as trace_metadata took them
+};
+/// `meta` as a trace tree of `chunk`, or nullopt with `why`: the hash must be the chunk's
+/// (and not 0, which any hand-built chunk has), every op and ip must be the chunk's, the
+/// paths must be ones the program can run (check_trace_paths), the trace chunk must be one
+/// the VM tier compiles, its fallthrough must be the one stored, and the kinds must name a
+/// scalar kind for every slot the trace touches.
+std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& lowered, const TraceMetadata& meta,
+                                          std::string& why);
+
+}  // namespace fusevm::jit
