@@ -27,6 +27,16 @@ struct Diagnostic {
   }
 };
 
+/// Every diagnostic's to_string(), one per line.
+inline std::string diagnostics_text(const std::vector<Diagnostic>& diagnostics) {
+  std::string text;
+  for (const Diagnostic& d : diagnostics) {
+    if (!text.empty()) text.push_back('\n');
+    text += d.to_string();
+  }
+  return text;
+}
+
 /// One entry of a runtime error's backtrace (innermost first).
 struct BacktraceEntry {
   uint64_t ip = 0;    ///< op index executing in that activation

@@ -39,14 +39,7 @@ bool read_whole_file(const std::string& path, std::vector<uint8_t>& out, int& er
 
 }  // namespace
 
-std::string LoadResult::message() const {
-  std::string text;
-  for (const Diagnostic& d : diagnostics) {
-    if (!text.empty()) text.push_back('\n');
-    text += d.to_string();
-  }
-  return text;
-}
+std::string LoadResult::message() const { return diagnostics_text(diagnostics); }
 
 LoadResult load_chunk_file(const std::string& path) {
   std::vector<uint8_t> bytes;

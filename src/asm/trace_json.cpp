@@ -163,14 +163,7 @@ TraceMetadata read_trace(const Node& n, const std::string& path) {
 
 }  // namespace
 
-std::string TraceMetadataLoad::message() const {
-  std::string text;
-  for (const Diagnostic& d : diagnostics) {
-    if (!text.empty()) text.push_back('\n');
-    text += d.to_string();
-  }
-  return text;
-}
+std::string TraceMetadataLoad::message() const { return diagnostics_text(diagnostics); }
 
 std::string trace_metadata_to_json(std::span<const TraceMetadata> traces) {
   // One trace field per line, so files diff well.

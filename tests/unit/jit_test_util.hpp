@@ -18,6 +18,13 @@ namespace fusevm_test {
 
 /// True when FUSEVM_JIT_STRICT is exactly "1". CI sets it, so a JIT that silently failed
 /// to load (missing plugin, wrong LLVM, ABI mismatch) fails the run instead of skipping.
+/// The reference's counter-loop shape (spec/jit.md §4.14): `do { ++i } while (i < limit)`
+/// returning i; header at ip 2, fallthrough at ip 7.
+inline std::string counter_loop(int64_t limit) {
+  return "    LoadInt 0\n    SetSlot 0\ntop:\n    PreIncSlotVoid 0\n    GetSlot 0\n    LoadInt " +
+         std::to_string(limit) + "\n    NumLt\n    JumpIfTrue top\n    GetSlot 0\n    ReturnValue\n";
+}
+
 inline bool jit_strict() {
   const char* s = std::getenv("FUSEVM_JIT_STRICT");
   return s != nullptr && std::strcmp(s, "1") == 0;

@@ -38,22 +38,6 @@ Value run_traced(const Chunk& chunk, uint32_t threshold = 50) {
   return r.is_ok() ? r.value() : Value();
 }
 
-// The reference's counter loop (spec/jit.md §4.14): anchor 2, fallthrough 7.
-std::string counter_loop(int64_t limit) {
-  return R"(
-    LoadInt 0
-    SetSlot 0
-top:
-    PreIncSlotVoid 0
-    GetSlot 0
-    LoadInt )" + std::to_string(limit) + R"(
-    NumLt
-    JumpIfTrue top
-    GetSlot 0
-    ReturnValue
-)";
-}
-
 // A loop whose branch goes both ways (every third lap adds to a Float sum): its tree has a
 // side path. Header at ip 6.
 const char* kBranchy = R"(

@@ -70,22 +70,6 @@ uint64_t reason_count(const JitTierStats& t, const std::string& prefix) {
   return n;
 }
 
-// The reference's counter-loop shape (§4.14): `do { ++i } while (i < L)`.
-std::string counter_loop(int64_t limit) {
-  return R"(
-    LoadInt 0
-    SetSlot 0
-top:
-    PreIncSlotVoid 0
-    GetSlot 0
-    LoadInt )" + std::to_string(limit) + R"(
-    NumLt
-    JumpIfTrue top
-    GetSlot 0
-    ReturnValue
-)";
-}
-
 class JitTrace : public JitRequired {};
 
 TEST_F(JitTrace, a_hot_counter_loop_is_traced_and_returns_its_count) {
