@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "fusevm/op.hpp"
+#include "jit/op_sets.hpp"
 
 namespace fusevm::jit {
 
@@ -156,7 +157,7 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
   }
   const Op& op = chunk.ops[ip];
-  if (!vm_unit_op(op, lowered)) {
+  if (!trace_op(op, lowered)) {
     return abort(TraceAbort::Op, std::string(op_name(op.code())) + " at ip " + std::to_string(ip));
   }
   cur.ips.push_back(ip);
@@ -207,6 +208,24 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     t.real_ip.push_back(real);
     quiet.push_back(is_quiet ? 1 : 0);
   };
+  // Global variables live in slots of the trace past every slot its ops name; the driver
+  // loads them before entering and stores them back after (SyntheticTrace::globals).
+  uint32_t first_free = 0;
+  for (const TracePath& path : paths) {
+    for (uint64_t ip : path.ips) {
+      if (std::optional<uint16_t> top = max_slot(chunk.ops, ip, ip + 1)) {
+        first_free = std::max<uint32_t>(first_free, *top + 1u);
+      }
+    }
+  }
+  t.global_base = first_free;
+  auto global_slot = [&](uint16_t global) -> std::optional<uint16_t> {
+    size_t k = 0;
+    while (k < t.globals.size() && t.globals[k] != global) ++k;
+    if (k == t.globals.size()) t.globals.push_back(global);
+    if (t.global_base + k > UINT16_MAX) return std::nullopt;
+    return static_cast<uint16_t>(t.global_base + k);
+  };
   std::vector<uint64_t> starts(paths.size(), 0);  // each path's first trace ip
   std::vector<std::vector<uint64_t>> syn(paths.size());  // trace ip of each path position
   std::optional<uint64_t> backedge;               // the last jump back to op 0
@@ -226,6 +245,11 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
       syn[p].push_back(out.ops.size());
       t.loop_last = std::max(t.loop_last, ip);
       Op op = chunk.ops[ip];
+      if (is_global_var_op(op.code())) {
+        const std::optional<uint16_t> slot = global_slot(static_cast<uint16_t>(op.raw_operand(0)));
+        if (!slot) return fail(TraceAbort::Unit, "too many slots for its global variables");
+        op = op.code() == OpCode::GetVar ? Op::GetSlot(*slot) : Op::SetSlot(*slot);
+      }
       const bool last = i + 1 == m;
       // Where the recorded way goes on: the next op, the header (op 0) after a path's last
       // op, or an op the tree already has (an inner loop's backedge, or the op where a side
@@ -375,7 +399,7 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
     if (path.ips.empty()) return fail(where + " is empty");
     for (uint64_t ip : path.ips) {
       if (ip >= size) return fail(where + ": ip " + std::to_string(ip) + " is past the chunk's end");
-      if (!vm_unit_op(chunk.ops[ip], lowered)) {
+      if (!trace_op(chunk.ops[ip], lowered)) {
         return fail(where + ": " + std::string(op_name(chunk.ops[ip].code())) + " at ip " + std::to_string(ip) +
                     " cannot be in a trace");
       }
@@ -460,6 +484,9 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
              std::to_string(paths[static_cast<size_t>(to.path)].ips[to.pos]);
     }
     out += "\n";
+  }
+  for (size_t k = 0; k < trace.globals.size(); ++k) {
+    out += "  global " + std::to_string(trace.globals[k]) + " in slot " + std::to_string(trace.global_base + k) + "\n";
   }
   for (uint64_t k = 0; k < n; ++k) {
     const Op& op = trace.chunk.ops[k];

@@ -108,6 +108,11 @@ struct SyntheticTrace {
   uint64_t loop_first = 0;         ///< the recorded lap's lowest and highest real ips
   uint64_t loop_last = 0;
   VmSite site;                     ///< the unit's site over the whole trace chunk
+  /// The global variables the trace reads or writes: global globals[k] is trace slot
+  /// global_base + k (past every slot its ops name). The VM's driver copies them into the
+  /// frame before entering, and back out (restoring what the frame had there) after.
+  std::vector<uint16_t> globals;
+  uint32_t global_base = 0;
   /// True when going on at real ip `real` leaves the loop (an ordinary loop exit, such as
   /// a `while` header's test failing), false for a side exit (the other way of a branch
   /// inside the loop, or an op native code left to the interpreter).

@@ -506,6 +506,7 @@ class VmDriver final : public JitHook {
     uf.stack = exit_stack_.data();
     uf.poll = reinterpret_cast<const uint8_t*>(&st.poll);
     Engine::get().count_entry(tier);
+    entered_ = true;
     const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
     left_at_header_ = why == jit_abi::kExitLeft;
     // Trailing Undef slots the interpreter would not have created are unobservable;
@@ -643,11 +644,20 @@ class VmDriver final : public JitHook {
       return JitOutcome::Record;
     }
     std::shared_ptr<TraceCode> code = t.code;  // give_up() below may drop it
+    if (st.frames.empty()) return JitOutcome::Interpret;
+    const jit::SyntheticTrace& trace = code->tree->trace;
+    GlobalsInSlots globals(st, trace);
+    if (!globals.loaded) {  // the embedder shrank the globals: the interpreter's reads it is
+      counter = kAgainLater;
+      return JitOutcome::Interpret;
+    }
     // Kinds at entry, before the trace changes them: what the stored tree says it takes.
     std::vector<uint8_t> entry_kinds;
-    const bool store_now = !code->stored && !st.frames.empty() && entry_tags(st.frames.back(), code->tree->trace.site, entry_kinds);
-    const JitOutcome o = visit_code(st, code->tree->trace.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true,
-                                    &code->tree->trace.real_ip);
+    const bool store_now = !code->stored && entry_tags(st.frames.back(), trace.site, entry_kinds);
+    entered_ = false;
+    const JitOutcome o =
+        visit_code(st, trace.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true, &trace.real_ip);
+    globals.unload(entered_);  // the trace may have run and then stopped at a poll (Error)
     counter = o == JitOutcome::Ran ? kAgainNow : code->site.next_counter;
     if (o != JitOutcome::Ran) return o;
     if (store_now) store_trace_of(st, anchor, *code, std::move(entry_kinds));
@@ -678,6 +688,54 @@ class VmDriver final : public JitHook {
     }
     return o;
   }
+
+  // A trace's global variables in the frame's slots past the trace's own (SyntheticTrace::
+  // globals) for one entry: loaded before it, stored back (if the trace ran) and the
+  // frame's own values there restored after. The trace never names those slots, so
+  // borrowing them is invisible.
+  struct GlobalsInSlots {
+    GlobalsInSlots(VMState& st, const jit::SyntheticTrace& trace) : st_(st), trace_(trace) {
+      if (trace.globals.empty()) return;
+      for (uint16_t g : trace.globals) {
+        if (g >= st.globals.size()) {
+          loaded = false;
+          return;
+        }
+      }
+      std::vector<Value>& slots = st.frames.back().slots;
+      before_ = slots.size();
+      const size_t end = trace.global_base + trace.globals.size();
+      if (slots.size() < end) slots.resize(end);
+      saved_.reserve(trace.globals.size());
+      for (size_t k = 0; k < trace.globals.size(); ++k) {
+        Value& slot = slots[trace.global_base + k];
+        saved_.push_back(std::move(slot));
+        slot = st.globals[trace.globals[k]];
+      }
+      active_ = true;
+    }
+    void unload(bool ran) {
+      if (!active_) return;
+      active_ = false;
+      std::vector<Value>& slots = st_.frames.back().slots;
+      for (size_t k = 0; k < trace_.globals.size(); ++k) {
+        Value& slot = slots[trace_.global_base + k];
+        if (ran) st_.globals[trace_.globals[k]] = std::move(slot);
+        slot = std::move(saved_[k]);
+      }
+      // Slots past the frame's own end that only the globals used go again; slots the
+      // trace itself wrote there stay (as the interpreter makes them).
+      while (slots.size() > before_ && slots.back().is_undef()) slots.pop_back();
+    }
+    bool loaded = true;
+
+   private:
+    VMState& st_;
+    const jit::SyntheticTrace& trace_;
+    std::vector<Value> saved_;
+    size_t before_ = 0;
+    bool active_ = false;
+  };
 
   // The last backward jump to `header` (the loop's extent ends there).
   uint64_t latch_of(uint64_t header) const {
@@ -712,6 +770,7 @@ class VmDriver final : public JitHook {
   std::vector<FrameRecord> records_;  // one bail-out's frames, innermost first
   std::unordered_map<uint64_t, uint64_t> backedge_from_;  // loop header -> its last backward jump
   bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())
+  bool entered_ = false;          // enter() ran native code (since trace_entry cleared it)
   uint64_t last_exit_ = 0;        // the (running chunk's) ip where the last unit left
   uint64_t last_trace_ip_ = 0;    // the same, as the unit's own ip (a trace's exit number)
   int32_t side_exit_ = -1;        // the recording in progress starts at this exit of its trace

@@ -208,6 +208,8 @@ bool vm_unit_op(const Op& op, const Lowerings& lowered) {
          (op.code() == OpCode::Extended && lowered.find(static_cast<uint16_t>(op.raw_operand(0))) != nullptr);
 }
 
+bool trace_op(const Op& op, const Lowerings& lowered) { return vm_unit_op(op, lowered) || is_global_var_op(op.code()); }
+
 const jit_abi::AbiLowering* Lowerings::find(uint16_t ext_id) const {
   for (const jit_abi::AbiLowering& l : list) {
     if (l.ext_id == ext_id) return &l;

@@ -31,6 +31,13 @@ Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::shared_ptr<co
 /// on one frame), and the lowered Extended ops. Anything else ends a site.
 bool vm_unit_op(OpCode code);
 bool vm_unit_op(const Op& op, const Lowerings& lowered);
+/// Ops a trace may hold: a unit's, and the global variable ops (GetVar, SetVar,
+/// DeclareVar), which a trace chunk runs on slots of its own (SyntheticTrace::globals).
+bool trace_op(const Op& op, const Lowerings& lowered);
+/// True for the global variable ops a trace runs.
+inline bool is_global_var_op(OpCode code) {
+  return code == OpCode::GetVar || code == OpCode::SetVar || code == OpCode::DeclareVar;
+}
 /// The values `op` pops and pushes in a unit (a lowered Extended op: its operands and
 /// result); false for an op whose effect depends on its operands' values.
 bool stack_effect(const Op& op, const Lowerings& lowered, int64_t& pops, int64_t& pushes);

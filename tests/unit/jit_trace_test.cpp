@@ -9,7 +9,9 @@
 // - a trace keeps every slot's kind (Bool, Undef, Float stay so; quirks Q1-Q3): the
 //   differential checks compare kinds, not only numbers;
 // - aborted recordings and given-up traces are retried abort_retries times, each after
-//   retry_backoff times as many backedges, instead of being permanent (Q16).
+//   retry_backoff times as many backedges, instead of being permanent (Q16);
+// - a loop that reads and writes global variables is traced (the reference's traces take
+//   slots only): the globals ride in slots of the trace's own, guarded by kind.
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -449,6 +451,84 @@ top:
                              traced());
 }
 
+// Globals read and written in the loop: an Int sum, a Float scale, a limit read only. The
+// trace holds them in slots of its own; the globals end as interpreted, kinds included.
+TEST_F(JitTrace, a_loop_over_global_variables_is_traced_and_leaves_them_as_interpreted) {
+  expect_same_as_interpreted(R"(
+    LoadInt 0
+    SetVar @sum
+    LoadFloat 1.0
+    SetVar @scale
+    LoadInt 300
+    DeclareVar @limit
+    LoadInt 0
+    SetSlot 0
+top:
+    GetVar @sum
+    GetSlot 0
+    Add
+    SetVar @sum
+    GetVar @scale
+    LoadFloat 1.5
+    Mul
+    SetVar @scale
+    PreIncSlotVoid 0
+    GetSlot 0
+    GetVar @limit
+    NumLt
+    JumpIfTrue top
+    GetVar @sum
+    ReturnValue
+)",
+                             traced());
+  EXPECT_EQ(trace_stats().entered, 1u) << "the loop ran in its trace from backedge 52 to its end";
+}
+
+// The trace borrows the frame's slots past its own for the globals: a slot the loop never
+// names keeps its Str, and a global holding a Str keeps a loop reading it interpreted.
+TEST_F(JitTrace, globals_borrow_slots_the_frame_gets_back_and_a_string_global_stays_interpreted) {
+  expect_same_as_interpreted(R"(
+    LoadConst "kept"
+    SetSlot 1
+    LoadInt 0
+    SetVar @n
+    LoadInt 0
+    SetSlot 0
+top:
+    GetVar @n
+    LoadInt 2
+    Add
+    SetVar @n
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 200
+    NumLt
+    JumpIfTrue top
+    GetSlot 1
+    ReturnValue
+)",
+                             traced());
+  EXPECT_EQ(trace_stats().entered, 1u);
+  expect_same_as_interpreted(R"(
+    LoadConst "text"
+    SetVar @s
+    LoadInt 0
+    SetSlot 0
+top:
+    GetVar @s
+    Pop
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 200
+    NumLt
+    JumpIfTrue top
+    GetVar @s
+    ReturnValue
+)",
+                             traced(), /*must_enter=*/false);
+  EXPECT_EQ(trace_stats().entered, 1u) << "a Str global is not a kind traces take";
+}
+
 // Division by zero inside a trace leaves it at the Div with the interpreter's state.
 TEST_F(JitTrace, division_by_zero_inside_a_trace_matches_the_interpreter) {
   expect_same_as_interpreted(R"(
@@ -563,6 +643,66 @@ skip:
   EXPECT_EQ(got.slots, want.slots);
   EXPECT_EQ(got.stack, want.stack);
   EXPECT_EQ(got_end.repr(), want_end.repr());
+}
+
+// The same stop with the count kept in a global: the trace ran, then the run stopped at the
+// poll after it, and the global it wrote must not be lost with the stop.
+TEST_F(JitTrace, regression_an_interrupt_after_a_trace_keeps_the_globals_it_wrote) {
+  Chunk chunk = assembled_or_fail(R"(
+    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetVar @count
+top:
+    GetSlot 0
+    Extended 7, 0
+    GetSlot 0
+    LoadInt 500
+    NumNe
+    JumpIfTrue skip
+    GetVar @count
+    LoadInt 1
+    Add
+    SetVar @count
+skip:
+    GetVar @count
+    LoadInt 1
+    Add
+    SetVar @count
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 1000
+    NumLt
+    JumpIfTrue top
+    GetVar @count
+    ReturnValue
+)");
+  auto handler = [](VM& vm, uint16_t, uint8_t) {
+    if (vm.pop().to_int() == 500) vm.interrupt();
+  };
+  auto globals_of = [](VM& vm) {
+    std::string text;
+    for (const Value& v : vm.globals()) text += v.repr() + " ";
+    return text;
+  };
+  VM interp(chunk);
+  interp.set_extension_handler(handler);
+  g_interrupt_target = &interp;
+  const std::string want = interp.run().repr() + " at " + std::to_string(interp.ip()) + ": " + globals_of(interp);
+  const VMResult want_end = interp.run();
+  VM vm(chunk);
+  vm.set_extension_handler(handler);
+  JitOptions o = *traced(5).jit;
+  o.extensions.push_back(std::make_shared<InterruptingExtension>());
+  vm.enable_jit(o);
+  g_interrupt_target = &vm;
+  const std::string got = vm.run().repr() + " at " + std::to_string(vm.ip()) + ": " + globals_of(vm);
+  const VMResult got_end = vm.run();
+  g_interrupt_target = nullptr;
+  EXPECT_GE(trace_stats().entered, 1u);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got_end.repr(), want_end.repr());
+  EXPECT_EQ(globals_of(vm), globals_of(interp));
 }
 
 TEST_F(JitTrace, an_endless_traced_loop_stops_on_interrupt_and_resumes) {
