@@ -15,6 +15,7 @@ const char* trace_abort_name(TraceAbort why) {
     case TraceAbort::LeftFrame: return "recording aborted: a call, return or block in the loop";
     case TraceAbort::Op: return "recording aborted: an op traces do not run";
     case TraceAbort::Stack: return "recording aborted: a lap does not keep the stack depth";
+    case TraceAbort::Calls: return "recording aborted: calls nested too deep";
     default: return "recording aborted: the trace is not a unit";
   }
 }
@@ -47,12 +48,12 @@ namespace {
 
 // Where `ip` sits in path `p` or the paths it continues (up to the guard it continues
 // from), or nothing.
-std::optional<TracePos> find_in_lineage(const std::vector<TracePath>& paths, int32_t p, uint64_t ip) {
+std::optional<TracePos> find_in_lineage(const std::vector<TracePath>& paths, int32_t p, uint64_t ip, uint8_t depth) {
   size_t limit = paths[static_cast<size_t>(p)].ips.size();
   while (p >= 0) {
     const TracePath& path = paths[static_cast<size_t>(p)];
     for (size_t i = 0; i < limit && i < path.ips.size(); ++i) {
-      if (path.ips[i] == ip) return TracePos{p, i};
+      if (path.ips[i] == ip && path.depth(i) == depth) return TracePos{p, i};
     }
     limit = path.parent_pos + 1;
     p = path.parent;
@@ -62,12 +63,12 @@ std::optional<TracePos> find_in_lineage(const std::vector<TracePath>& paths, int
 
 // Where `ip` sits after the guard that path `p` (or a path it continues) branched from:
 // the place the recording may join instead of recording the same ops again.
-std::optional<TracePos> find_join(const std::vector<TracePath>& paths, int32_t p, uint64_t ip) {
+std::optional<TracePos> find_join(const std::vector<TracePath>& paths, int32_t p, uint64_t ip, uint8_t depth) {
   while (p >= 0 && paths[static_cast<size_t>(p)].parent >= 0) {
     const TracePath& path = paths[static_cast<size_t>(p)];
     const TracePath& parent = paths[static_cast<size_t>(path.parent)];
     for (size_t i = path.parent_pos + 1; i < parent.ips.size(); ++i) {
-      if (parent.ips[i] == ip) return TracePos{path.parent, i};
+      if (parent.ips[i] == ip && parent.depth(i) == depth) return TracePos{path.parent, i};
     }
     p = path.parent;
   }
@@ -93,8 +94,34 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     detail = std::move(d);
     return RecordStep::Abort;
   };
-  if (frames != rec.frames) return abort(TraceAbort::LeftFrame, "at ip " + std::to_string(ip));
+  // Calls are inlined: the op runs in the loop's frame or in a frame a recorded Call made.
+  if (frames < rec.frames) return abort(TraceAbort::LeftFrame, "at ip " + std::to_string(ip));
+  if (frames > rec.frames + kMaxInlineDepth) {
+    return abort(TraceAbort::Calls, "more than " + std::to_string(kMaxInlineDepth) + " calls at ip " + std::to_string(ip));
+  }
   if (ip >= chunk.ops.size()) return abort(TraceAbort::LeftFrame, "the program ended");
+  const size_t depth = frames - rec.frames;
+  if (depth == rec.inline_calls.size() + 1 && rec.prev_ip < chunk.ops.size() &&
+      chunk.ops[rec.prev_ip].code() == OpCode::Call) {
+    // Entered the callee of the Call seen last: bounded recursion.
+    const uint64_t callee = ip;
+    size_t active = 1;
+    for (uint64_t call : rec.inline_calls) {
+      const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(chunk.ops[call].raw_operand(0)));
+      if (entry && *entry == callee) ++active;
+    }
+    if (active > config.max_inline_recursion) {
+      return abort(TraceAbort::Calls, "more than max_inline_recursion activations of the sub at ip " +
+                                          std::to_string(callee));
+    }
+    rec.inline_calls.push_back(rec.prev_ip);
+  } else if (depth + 1 == rec.inline_calls.size()) {
+    rec.inline_calls.pop_back();  // returned
+  } else if (depth != rec.inline_calls.size()) {
+    return abort(TraceAbort::LeftFrame, "a frame the recording did not see made, at ip " + std::to_string(ip));
+  }
+  rec.prev_ip = ip;
+  const auto d8 = static_cast<uint8_t>(depth);
   if (rec.following) {
     // The tree's next op after `last`: past a jump back into the tree, at its target;
     // past a path's last op, the loop header; else the next one.
@@ -102,15 +129,17 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     TracePos next{rec.last.path, rec.last.pos + 1};
     if (const TracePos* to = lp.loop_at(rec.last.pos)) next = *to;
     const bool path_ends = next.path == rec.last.path && next.pos >= lp.ips.size();
-    if (path_ends && ip == rec.anchor) return RecordStep::Close;
-    if (!path_ends && rec.paths[static_cast<size_t>(next.path)].ips[next.pos] == ip) {
+    if (path_ends && ip == rec.anchor && depth == 0) return RecordStep::Close;
+    const TracePath& np = rec.paths[static_cast<size_t>(next.path)];
+    if (!path_ends && np.ips[next.pos] == ip && np.depth(next.pos) == depth) {
       rec.last = next;
       return RecordStep::Continue;
     }
     // The interpreter went the other way at the guard `last`: along the path recorded from
     // there, or on a new one.
     const int32_t child = child_at(rec.paths, rec.last);
-    if (child >= 0 && rec.paths[static_cast<size_t>(child)].ips.front() == ip) {
+    if (child >= 0 && rec.paths[static_cast<size_t>(child)].ips.front() == ip &&
+        rec.paths[static_cast<size_t>(child)].depth(0) == depth) {
       rec.last = TracePos{child, 0};
       return RecordStep::Continue;
     }
@@ -118,7 +147,9 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
       return abort(TraceAbort::Unit, "left the recorded ops after a non-jump at ip " + std::to_string(ip));
     }
     if (child >= 0) return abort(TraceAbort::Unit, "a guard's both ways are taken at ip " + std::to_string(ip));
-    if (ip < rec.anchor || ip > rec.latch) return abort(TraceAbort::LeftFrame, "the loop exited at ip " + std::to_string(ip));
+    if (depth == 0 && (ip < rec.anchor || ip > rec.latch)) {
+      return abort(TraceAbort::LeftFrame, "the loop exited at ip " + std::to_string(ip));
+    }
     if (rec.paths.size() > 4 * std::max<size_t>(config.max_trace_chain, 1)) {
       return abort(TraceAbort::TooLong, "more paths than 4 * max_trace_chain");
     }
@@ -132,12 +163,14 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
   TracePath& cur = rec.paths[static_cast<size_t>(rec.current)];
   // Landing on the header by a jump closes the lap (falling into it does not: the path
   // then goes round without its backward jump, and the recording goes on).
-  if (!cur.ips.empty() && ip == rec.anchor && chunk.ops[cur.ips.back()].has_target()) return RecordStep::Close;
+  if (!cur.ips.empty() && ip == rec.anchor && depth == 0 && chunk.ops[cur.ips.back()].has_target()) {
+    return RecordStep::Close;
+  }
   // A backward jump onto an op the tree already has: an inner loop. Follow the tree from
   // there instead of unrolling it.
   if (!cur.ips.empty() && ip <= cur.ips.back() && chunk.ops[cur.ips.back()].has_target() &&
       chunk.ops[cur.ips.back()].target() == ip) {
-    if (std::optional<TracePos> at = find_in_lineage(rec.paths, rec.current, ip)) {
+    if (std::optional<TracePos> at = find_in_lineage(rec.paths, rec.current, ip, d8)) {
       cur.loops.emplace_back(cur.ips.size() - 1, *at);
       rec.following = true;
       rec.last = *at;
@@ -146,7 +179,7 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
   }
   // A side path reaching an op its parent ran after the branch: join the parent there.
   if (!cur.ips.empty()) {
-    if (std::optional<TracePos> at = find_join(rec.paths, rec.current, ip)) {
+    if (std::optional<TracePos> at = find_join(rec.paths, rec.current, ip, d8)) {
       cur.loops.emplace_back(cur.ips.size() - 1, *at);
       rec.following = true;
       rec.last = *at;
@@ -161,6 +194,7 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     return abort(TraceAbort::Op, std::string(op_name(op.code())) + " at ip " + std::to_string(ip));
   }
   cur.ips.push_back(ip);
+  cur.depths.push_back(d8);
   ++rec.recorded;
   return RecordStep::Continue;
 }
@@ -195,30 +229,39 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     detail = std::move(d);
     return std::nullopt;
   };
-  auto exit_to = [&](uint64_t real, int32_t path, size_t pos) {
-    t.exits.push_back(TraceExit{real, path, pos});
-    return kExitBit | (t.exits.size() - 1);
-  };
   // `quiet`: a jump of the trace's own for what falls through when interpreted, which
   // must not poll (the interpreter polls at the jumps it takes, and only there).
   std::vector<uint8_t> quiet;
-  auto emit = [&](Op op, uint64_t real, bool is_quiet = false) {
-    out.ops.push_back(op);
-    out.lines.push_back(real < chunk.lines.size() ? chunk.lines[real] : 0);
-    t.real_ip.push_back(real);
-    quiet.push_back(is_quiet ? 1 : 0);
-  };
-  // Global variables live in slots of the trace past every slot its ops name; the driver
-  // loads them before entering and stores them back after (SyntheticTrace::globals).
-  uint32_t first_free = 0;
+  // Slots: the loop frame's own, then one block per inline depth (the callee's slots and
+  // a scratch slot for ReturnValue), then the global variables; the driver lends the frame
+  // everything past its own for one entry (SyntheticTrace::globals, inline chains).
+  uint32_t caller_free = 0;
+  uint32_t callee_top = 0;
+  uint8_t max_depth = 0;
   for (const TracePath& path : paths) {
-    for (uint64_t ip : path.ips) {
-      if (std::optional<uint16_t> top = max_slot(chunk.ops, ip, ip + 1)) {
-        first_free = std::max<uint32_t>(first_free, *top + 1u);
+    if (!path.depths.empty() && path.depths.size() != path.ips.size()) {
+      return fail(TraceAbort::Unit, "a path's depths do not match its ops");
+    }
+    for (size_t i = 0; i < path.ips.size(); ++i) {
+      if (path.ips[i] >= chunk.ops.size()) return fail(TraceAbort::Unit, "an ip past the chunk's end");
+      const uint8_t d = path.depth(i);
+      if (d > kMaxInlineDepth) return fail(TraceAbort::Unit, "calls inlined too deep");
+      max_depth = std::max(max_depth, d);
+      if (std::optional<uint16_t> top = max_slot(chunk.ops, path.ips[i], path.ips[i] + 1)) {
+        uint32_t& free = d == 0 ? caller_free : callee_top;
+        free = std::max<uint32_t>(free, *top + 1u);
       }
     }
   }
-  t.global_base = first_free;
+  const uint32_t stride = max_depth > 0 ? callee_top + 1 : 0;
+  // With calls, the first lent slot stays Undef (a new frame's slots are copied from it:
+  // LoadUndef is no unit op); each depth's block follows.
+  const uint32_t undef_slot = caller_free;
+  const uint32_t inline_base = caller_free + (max_depth > 0 ? 1 : 0);
+  auto frame_base = [&](uint32_t d) { return inline_base + (d - 1) * stride; };
+  t.global_base = inline_base + max_depth * stride;
+  t.lent_base = caller_free;
+  t.max_inline_depth = max_depth;
   auto global_slot = [&](uint16_t global) -> std::optional<uint16_t> {
     size_t k = 0;
     while (k < t.globals.size() && t.globals[k] != global) ++k;
@@ -226,6 +269,35 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     if (t.global_base + k > UINT16_MAX) return std::nullopt;
     return static_cast<uint16_t>(t.global_base + k);
   };
+  // The inline frames at each op, interned: chain 0 is the loop's frame alone.
+  t.chains.assign(1, {});
+  auto chain_id = [&](const std::vector<InlineFrame>& frames) {
+    for (size_t c = 0; c < t.chains.size(); ++c) {
+      if (t.chains[c] == frames) return static_cast<uint32_t>(c);
+    }
+    t.chains.push_back(frames);
+    return static_cast<uint32_t>(t.chains.size() - 1);
+  };
+  uint32_t chain = 0;  // of the op being emitted
+  auto emit = [&](Op op, uint64_t real, bool is_quiet = false) {
+    out.ops.push_back(op);
+    out.lines.push_back(real < chunk.lines.size() ? chunk.lines[real] : 0);
+    t.real_ip.push_back(real);
+    t.chain_of.push_back(chain);
+    quiet.push_back(is_quiet ? 1 : 0);
+  };
+  std::vector<uint32_t> exit_chain;  // per exit
+  auto exit_to = [&](uint64_t real, int32_t path, size_t pos) {
+    t.exits.push_back(TraceExit{real, path, pos});
+    exit_chain.push_back(chain);
+    return kExitBit | (t.exits.size() - 1);
+  };
+  // Before each op of each path: its inline frames and the stack depth above the entry's.
+  struct At {
+    uint32_t chain = 0;
+    int64_t stack = 0;
+  };
+  std::vector<std::vector<At>> before(paths.size());
   std::vector<uint64_t> starts(paths.size(), 0);  // each path's first trace ip
   std::vector<std::vector<uint64_t>> syn(paths.size());  // trace ip of each path position
   std::optional<uint64_t> backedge;               // the last jump back to op 0
@@ -237,20 +309,73 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     if (p > 0 && (path.parent < 0 || static_cast<size_t>(path.parent) >= p)) {
       return fail(TraceAbort::Unit, "a side path's parent comes after it");
     }
+    At at;  // a side path starts where its guard went the other way
+    if (p > 0) {
+      const auto& parent = before[static_cast<size_t>(path.parent)];
+      if (path.parent_pos >= parent.size()) return fail(TraceAbort::Unit, "a side path's guard is not in its parent");
+      at = parent[path.parent_pos];
+      int64_t pops = 0, pushes = 0;
+      const Op& guard = chunk.ops[paths[static_cast<size_t>(path.parent)].ips[path.parent_pos]];
+      if (!stack_effect(guard, lowered, pops, pushes)) return fail(TraceAbort::Stack, "a guard with a variable stack effect");
+      at.stack += pushes - pops;
+    }
     starts[p] = out.ops.size();
     bool closed = false;
     const size_t m = ips.size();
     for (size_t i = 0; i < m; ++i) {
       const uint64_t ip = ips[i];
+      const uint8_t d = path.depth(i);
+      before[p].push_back(at);
+      chain = at.chain;
+      std::vector<InlineFrame> frames = t.chains[at.chain];
+      if (frames.size() != d) return fail(TraceAbort::Unit, "an op's depth is not its calls'");
       syn[p].push_back(out.ops.size());
-      t.loop_last = std::max(t.loop_last, ip);
+      if (d == 0) {
+        t.loop_first = std::min(t.loop_first, ip);
+        t.loop_last = std::max(t.loop_last, ip);
+      }
       Op op = chunk.ops[ip];
-      if (is_global_var_op(op.code())) {
+      const OpCode code = op.code();
+      if (is_global_var_op(code)) {
         const std::optional<uint16_t> slot = global_slot(static_cast<uint16_t>(op.raw_operand(0)));
         if (!slot) return fail(TraceAbort::Unit, "too many slots for its global variables");
-        op = op.code() == OpCode::GetVar ? Op::GetSlot(*slot) : Op::SetSlot(*slot);
+        op = code == OpCode::GetVar ? Op::GetSlot(*slot) : Op::SetSlot(*slot);
+      } else if (d > 0) {  // a callee's slots are its block's
+        const OpInfo& info = op.info();
+        for (size_t k = 0; k < info.num_operands; ++k) {
+          if (info.kinds[k] != OperandKind::Slot) continue;
+          op.set_raw_operand(k, frame_base(d) + op.raw_operand(k));
+        }
       }
+      // The stack and frames after the op.
+      At after = at;
+      if (code == OpCode::Call) {
+        const auto argc = static_cast<int64_t>(op.raw_operand(1));
+        const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(op.raw_operand(0)));
+        if (!entry || i + 1 >= m || ips[i + 1] != *entry || path.depth(i + 1) != d + 1) {
+          return fail(TraceAbort::Unit, "a call whose callee the path does not follow");
+        }
+        if (argc > at.stack) return fail(TraceAbort::Stack, "a call takes arguments from before the loop");
+        frames.push_back(InlineFrame{ip + 1, static_cast<uint64_t>(at.stack - argc), frame_base(d + 1u), stride - 1});
+        after.chain = chain_id(frames);
+      } else if (code == OpCode::Return || code == OpCode::ReturnValue) {
+        if (d == 0) return fail(TraceAbort::LeftFrame, "a return from the loop's frame");
+        const int64_t base = static_cast<int64_t>(frames.back().stack_base);
+        const bool value = code == OpCode::ReturnValue;
+        if (value && at.stack < 1) return fail(TraceAbort::Stack, "a return of a value from an empty stack");
+        after.stack = std::min(at.stack - (value ? 1 : 0), base) + (value ? 1 : 0);
+        frames.pop_back();
+        after.chain = chain_id(frames);
+      } else {
+        int64_t pops = 0, pushes = 0;
+        if (!stack_effect(op, lowered, pops, pushes)) {
+          return fail(TraceAbort::Stack, std::string(op.info().name) + " has a variable stack effect");
+        }
+        after.stack += pushes - pops;
+      }
+      at = after;
       const bool last = i + 1 == m;
+      if (!last && path.depth(i + 1) != frames.size()) return fail(TraceAbort::Unit, "an op's depth is not its calls'");
       // Where the recorded way goes on: the next op, the header (op 0) after a path's last
       // op, or an op the tree already has (an inner loop's backedge, or the op where a side
       // path joins its parent again).
@@ -259,22 +384,47 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
                               back->pos >= (static_cast<size_t>(back->path) == p ? i + 1 : paths[back->path].ips.size()))) {
         return fail(TraceAbort::Unit, "a jump back or join that does not end its path");
       }
+      if (back != nullptr && before[static_cast<size_t>(back->path)][back->pos].chain != after.chain) {
+        return fail(TraceAbort::Unit, "a join into other calls than its own");
+      }
       const bool closing = last && back == nullptr;
+      if (closing && after.chain != 0) return fail(TraceAbort::Unit, "a path that ends inside a call");
       const uint64_t next = back != nullptr ? paths[static_cast<size_t>(back->path)].ips[back->pos]
                             : closing       ? anchor
                                             : ips[i + 1];
       const uint64_t on = back != nullptr ? syn[static_cast<size_t>(back->path)][back->pos] : 0;
       if (!op.has_target()) {
         if (last && back == nullptr) return fail(TraceAbort::Unit, "a path ends with an op that is not a jump");
-        emit(op, ip);
+        if (code == OpCode::Call) {
+          // The interpreter polls at a Call: a jump of the trace's own that polls, then the
+          // callee's slots start as a new frame's (Undef), all still at the Call.
+          emit(Op::Jump(out.ops.size() + 1), ip);
+          const uint32_t callee = frame_base(d + 1u);
+          for (uint32_t k = 0; k < stride; ++k) {
+            emit(Op::GetSlot(static_cast<uint16_t>(undef_slot)), ip);
+            emit(Op::SetSlot(static_cast<uint16_t>(callee + k)), ip);
+          }
+        } else if (code == OpCode::Return || code == OpCode::ReturnValue) {
+          // The stack back to the callee's base (never above where it is), with the value.
+          const bool value = code == OpCode::ReturnValue;
+          const int64_t under = value ? 1 : 0;  // the value, taken first and pushed last
+          const int64_t drop = (before[p].back().stack - under) - (after.stack - under);
+          const auto scratch = static_cast<uint16_t>(frame_base(d) + stride - 1);
+          if (value) emit(Op::SetSlot(scratch), ip);
+          for (int64_t k = 0; k < drop; ++k) emit(Op::Pop(), ip);
+          if (value) emit(Op::GetSlot(scratch), ip);
+        } else {
+          emit(op, ip);
+        }
         if (last) {  // falls into the op it joins
+          chain = after.chain;
           emit(Op::Jump(on), ip + 1, true);
           closed = true;
         }
         continue;
       }
       const uint64_t target = op.target();
-      if (op.code() == OpCode::Jump) {  // nothing to test, but the interpreter polls here
+      if (code == OpCode::Jump) {  // nothing to test, but the interpreter polls here
         if (closing) backedge = out.ops.size();
         emit(Op::Jump(last ? on : out.ops.size() + 1), ip);
         closed = last;
@@ -322,6 +472,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     op.set_target(attached[k] >= 0 ? starts[static_cast<size_t>(attached[k])] : n + k);
   }
   for (const TraceExit& e : t.exits) t.real_ip.push_back(e.real);
+  t.chain_of.insert(t.chain_of.end(), exit_chain.begin(), exit_chain.end());
   t.backedge = backedge.value_or(0);
   // The normal exit: the first path's closing jump's other direction, or (a `while` closed
   // by a plain Jump) the first exit that leaves the loop, usually the header's test.
@@ -331,8 +482,9 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   if (close.code() != OpCode::Jump) {
     t.fallthrough = close.target() == anchor ? last + 1 : close.target();
   } else {
-    for (const TraceExit& e : t.exits) {
-      if (t.leaves_loop(e.real)) {
+    for (size_t k = 0; k < t.exits.size(); ++k) {
+      const TraceExit& e = t.exits[k];
+      if (exit_chain[k] == 0 && t.leaves_loop(e.real)) {
         t.fallthrough = e.real;
         break;
       }
@@ -378,7 +530,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
 }
 
 bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
-                       const std::vector<TracePath>& paths, std::string& why) {
+                       std::vector<TracePath>& paths, std::string& why) {
   const uint64_t size = chunk.ops.size();
   auto fail = [&](std::string w) {
     why = std::move(w);
@@ -393,8 +545,11 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
   };
   if (paths.empty() || paths[0].parent != -1) return fail("the first path is not the lap");
   if (anchor >= size) return fail("the anchor is past the chunk's end");
+  // The calls inlined before each op of each path (their ips, outermost first): what a
+  // Return goes back to, and each op's depth.
+  std::vector<std::vector<std::vector<uint64_t>>> calls(paths.size());
   for (size_t p = 0; p < paths.size(); ++p) {
-    const TracePath& path = paths[p];
+    TracePath& path = paths[p];
     const std::string where = "path " + std::to_string(p);
     if (path.ips.empty()) return fail(where + " is empty");
     for (uint64_t ip : path.ips) {
@@ -422,18 +577,43 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
       const uint64_t first = path.ips[0];
       if (!follows(guard, first)) return fail(where + ": it does not start after its guard");
     }
+    std::vector<uint64_t> stack = p == 0 ? std::vector<uint64_t>{}
+                                         : calls[static_cast<size_t>(path.parent)][path.parent_pos];
+    path.depths.clear();
     for (size_t i = 0; i < path.ips.size(); ++i) {
+      calls[p].push_back(stack);
+      path.depths.push_back(static_cast<uint8_t>(stack.size()));
       uint64_t next = 0;
-      if (const TracePos* to = path.loop_at(i)) {
+      const TracePos* to = path.loop_at(i);
+      if (to != nullptr) {
+        if (static_cast<size_t>(to->path) == p && to->pos > i) return fail(where + ": a join ahead of itself");
         next = paths[static_cast<size_t>(to->path)].ips[to->pos];
       } else if (i + 1 < path.ips.size()) {
         next = path.ips[i + 1];
       } else {
         next = anchor;  // the closing jump
       }
-      if (!follows(path.ips[i], next)) {
-        return fail(where + ": ip " + std::to_string(next) + " cannot follow ip " + std::to_string(path.ips[i]));
+      const uint64_t ip = path.ips[i];
+      const Op& op = chunk.ops[ip];
+      bool ok = false;
+      if (op.code() == OpCode::Call) {
+        const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(op.raw_operand(0)));
+        ok = entry && next == *entry && stack.size() < kMaxInlineDepth;
+        stack.push_back(ip);
+      } else if (op.code() == OpCode::Return || op.code() == OpCode::ReturnValue) {
+        ok = !stack.empty() && next == stack.back() + 1;
+        if (!stack.empty()) stack.pop_back();
+      } else {
+        ok = follows(ip, next);
       }
+      if (!ok) return fail(where + ": ip " + std::to_string(next) + " cannot follow ip " + std::to_string(ip));
+      // Where the path goes on, it runs inside the same calls.
+      const bool joins = to != nullptr;
+      if (joins && calls[static_cast<size_t>(to->path)].size() > to->pos &&
+          calls[static_cast<size_t>(to->path)][to->pos] != stack) {
+        return fail(where + ": a join into other calls than its own");
+      }
+      if (!joins && i + 1 == path.ips.size() && !stack.empty()) return fail(where + ": ends inside a call");
     }
   }
   // A side path takes the other way of its guard than the path it leaves (both ways are
@@ -478,7 +658,10 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
              std::to_string(paths[static_cast<size_t>(paths[p].parent)].ips[paths[p].parent_pos]) + ")";
     }
     out += ": ips";
-    for (uint64_t ip : paths[p].ips) out += " " + std::to_string(ip);
+    for (size_t i = 0; i < paths[p].ips.size(); ++i) {
+      out += " " + std::to_string(paths[p].ips[i]);
+      if (paths[p].depth(i) > 0) out += "/" + std::to_string(paths[p].depth(i));  // inside calls
+    }
     for (const auto& [at, to] : paths[p].loops) {
       out += "; ip " + std::to_string(paths[p].ips[at]) + " goes on at path " + std::to_string(to.path) + " ip " +
              std::to_string(paths[static_cast<size_t>(to.path)].ips[to.pos]);
@@ -492,13 +675,16 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
     const Op& op = trace.chunk.ops[k];
     std::string line = "  " + std::to_string(k) + " (ip " + std::to_string(trace.real_ip[k]) + ") " + op_text(op);
     if (op.has_target() && op.target() >= n) line += "  -> exit " + std::to_string(op.target() - n);
+    if (k < trace.chain_of.size() && trace.chain_of[k] != 0) {
+      line += "  [in the call at ip " + std::to_string(trace.chains[trace.chain_of[k]].back().return_ip - 1) + "]";
+    }
     out += line + "\n";
   }
   for (size_t e = 0; e < trace.exits.size(); ++e) {
     const TraceExit& x = trace.exits[e];
     out += "  exit " + std::to_string(e) + ": ip " + std::to_string(x.real) + " (guard at ip " +
            std::to_string(paths[static_cast<size_t>(x.path)].ips[x.pos]) + " of path " + std::to_string(x.path) + ")" +
-           (trace.leaves_loop(x.real) ? ", leaves the loop" : "") + "\n";
+           (trace.leaves_loop_at(n + e) ? ", leaves the loop" : "") + "\n";
   }
   return out;
 }

@@ -21,6 +21,9 @@
 
 namespace fusevm::jit {
 
+/// Calls one trace may have inlined at once (the reference's MAX_DEOPT_FRAMES).
+inline constexpr size_t kMaxInlineDepth = 4;
+
 /// Why a recording stopped without a trace (the text is what --stats counts).
 enum class TraceAbort : uint8_t {
   TooLong,        ///< more ops than TraceJitConfig::max_trace_len
@@ -28,6 +31,7 @@ enum class TraceAbort : uint8_t {
   Op,             ///< an op the trace compiler does not run natively
   Stack,          ///< a lap pops values from before the loop, or leaves values behind
   Unit,           ///< the trace chunk is not a unit the VM tier compiles (see the reason)
+  Calls,          ///< calls nested deeper than kMaxInlineDepth, or recursion past max_inline_recursion
 };
 /// Text for a TraceAbort.
 const char* trace_abort_name(TraceAbort why);
@@ -45,6 +49,10 @@ struct TracePos {
 /// back into the tree (an inner loop's backedge).
 struct TracePath {
   std::vector<uint64_t> ips;
+  /// The inline depth of each op (0: the loop's frame; d: the d-th call inlined into it),
+  /// parallel to ips; empty means every op is at depth 0.
+  std::vector<uint8_t> depths;
+  uint8_t depth(size_t i) const { return depths.empty() ? 0 : depths[i]; }
   int32_t parent = -1;       ///< the path whose guard it continues, or -1 (the first)
   size_t parent_pos = 0;     ///< that guard's position in the parent's ips
   /// Where the path goes on at an op the tree already has: an inner loop's backward jump,
@@ -73,6 +81,10 @@ struct TraceRecording {
   size_t recorded = 0;      ///< ops recorded by this recording
   bool following = false;
   TracePos last;            ///< while following: the tree op the interpreter ran last
+  /// The calls inlined at the op seen last (outermost first): each Call's ip. Its size is
+  /// that op's depth.
+  std::vector<uint64_t> inline_calls;
+  uint64_t prev_ip = 0;     ///< the op seen last (recorded or followed)
   /// A recording of the lap at `anchor` (path 0, empty).
   static TraceRecording lap(uint64_t anchor, uint64_t latch, size_t frames);
   /// A recording that extends `tree` from the guard at `from` (a new path there).
@@ -98,6 +110,17 @@ struct TraceExit {
   size_t pos = 0;
 };
 
+/// A frame of a call a trace inlined, as the interpreter would have it: where its Return
+/// goes, where its stack starts (above the stack at the trace's entry), and the trace slots
+/// holding its slots.
+struct InlineFrame {
+  uint64_t return_ip = 0;
+  uint64_t stack_base = 0;
+  uint32_t slot_base = 0;
+  uint32_t slot_count = 0;
+  bool operator==(const InlineFrame&) const = default;
+};
+
 /// A recorded lap as a chunk of its own (see the file comment).
 struct SyntheticTrace {
   Chunk chunk;                     ///< the trace's ops (the real chunk's pools, no subs)
@@ -113,10 +136,23 @@ struct SyntheticTrace {
   /// frame before entering, and back out (restoring what the frame had there) after.
   std::vector<uint16_t> globals;
   uint32_t global_base = 0;
+  /// The first slot past the loop frame's own that the trace uses (inlined calls' slots,
+  /// then the globals): [lent_base, global_base + globals.size()) is lent for one entry.
+  uint32_t lent_base = 0;
+  /// Inlined calls: each trace ip (and each ip past the end) runs inside the frames of
+  /// chains[chain_of[ip]], outermost first (chain 0: none, the loop's own frame). Leaving
+  /// there, the driver makes those frames (deopt as data).
+  std::vector<std::vector<InlineFrame>> chains;
+  std::vector<uint32_t> chain_of;
+  uint8_t max_inline_depth = 0;
   /// True when going on at real ip `real` leaves the loop (an ordinary loop exit, such as
   /// a `while` header's test failing), false for a side exit (the other way of a branch
   /// inside the loop, or an op native code left to the interpreter).
   bool leaves_loop(uint64_t real) const { return real < loop_first || real > loop_last; }
+  /// leaves_loop for the place trace ip `k` (or exit n + k) stands for: never inside a call.
+  bool leaves_loop_at(uint64_t k) const {
+    return k < real_ip.size() && (k >= chain_of.size() || chain_of[k] == 0) && leaves_loop(real_ip[k]);
+  }
 };
 
 /// A trace tree and its chunk: immutable once built, shared by the VMs that run it and the
@@ -139,9 +175,11 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
 /// at `anchor`, every ip is an op of the chunk a trace may hold, each op is followed by
 /// one of the chunk's own successors of it (the next op, or the jump's target), each side
 /// path starts on the way its parent's conditional jump did not take, and joins land on
-/// earlier ops of the tree. Else false with `why`.
+/// earlier ops of the tree; a Call goes on at its sub's entry and a Return after its Call
+/// (at most kMaxInlineDepth calls deep). Fills each path's depths from its calls and returns.
+/// Else false with `why`.
 bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
-                       const std::vector<TracePath>& paths, std::string& why);
+                       std::vector<TracePath>& paths, std::string& why);
 
 /// Text for `fusevm run --dump=trace`: the recorded paths, the trace chunk with each op's
 /// real ip, and where each exit goes.

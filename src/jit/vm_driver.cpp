@@ -506,13 +506,15 @@ class VmDriver final : public JitHook {
     uf.stack = exit_stack_.data();
     uf.poll = reinterpret_cast<const uint8_t*>(&st.poll);
     Engine::get().count_entry(tier);
-    entered_ = true;
     const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
     left_at_header_ = why == jit_abi::kExitLeft;
     // Trailing Undef slots the interpreter would not have created are unobservable;
     // dropping them keeps frames identical to an interpreted run.
     while (frame.slots.size() > original && frame.slots.back().is_undef()) frame.slots.pop_back();
+    const size_t stack_at_entry = st.stack.size();
     for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(exit_stack_[k]));
+    // A trace's lent slots: globals back, inlined calls made frames, before any poll.
+    if (lent_ != nullptr) lent_->settle(uf.resume_ip, stack_at_entry);
     // A trace's ips are its own: each maps to the running chunk's (past-the-end ones too).
     last_trace_ip_ = uf.resume_ip;
     last_exit_ = ip_map != nullptr && uf.resume_ip < ip_map->size() ? (*ip_map)[uf.resume_ip] : uf.resume_ip;
@@ -646,18 +648,25 @@ class VmDriver final : public JitHook {
     std::shared_ptr<TraceCode> code = t.code;  // give_up() below may drop it
     if (st.frames.empty()) return JitOutcome::Interpret;
     const jit::SyntheticTrace& trace = code->tree->trace;
-    GlobalsInSlots globals(st, trace);
-    if (!globals.loaded) {  // the embedder shrank the globals: the interpreter's reads it is
+    // The interpreter refuses a Call once frames + active blocks reach the limit: a trace
+    // that inlines calls is entered only with room for all of them.
+    if (st.frames.size() + st.block_depth + trace.max_inline_depth > st.limits.max_call_depth) {
+      counter = kAgainLater;
+      return JitOutcome::Interpret;
+    }
+    LentSlots lent(st, trace);
+    if (!lent.usable) {  // the embedder shrank the globals: the interpreter's reads it is
       counter = kAgainLater;
       return JitOutcome::Interpret;
     }
     // Kinds at entry, before the trace changes them: what the stored tree says it takes.
     std::vector<uint8_t> entry_kinds;
     const bool store_now = !code->stored && entry_tags(st.frames.back(), trace.site, entry_kinds);
-    entered_ = false;
+    lent_ = &lent;  // enter() settles it between leaving native code and polling
     const JitOutcome o =
         visit_code(st, trace.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true, &trace.real_ip);
-    globals.unload(entered_);  // the trace may have run and then stopped at a poll (Error)
+    lent_ = nullptr;
+    lent.cancel();  // (nothing left to do when enter() settled it)
     counter = o == JitOutcome::Ran ? kAgainNow : code->site.next_counter;
     if (o != JitOutcome::Ran) return o;
     if (store_now) store_trace_of(st, anchor, *code, std::move(entry_kinds));
@@ -672,12 +681,17 @@ class VmDriver final : public JitHook {
     const size_t k = at_exit ? last_trace_ip_ - n : 0;
     if (at_exit) ++code->exit_taken[k];
     ++code->entered;
-    if (last_exit_why_ == jit_abi::kExitPoll || code->tree->trace.leaves_loop(last_exit_)) return o;
+    if (last_exit_why_ == jit_abi::kExitPoll || code->tree->trace.leaves_loop_at(last_trace_ip_)) return o;
     if (at_exit && code->exit_dead[k] == 0 && code->tree->paths.size() <= max_side_paths()) {
       if (++code->exit_counts[k] < side_threshold()) return o;
       const jit::TraceExit& e = code->tree->trace.exits[k];
-      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size(), code->tree->paths,
+      // Left inside inlined calls, the interpreter now runs in their frames: the recording
+      // goes on inside them, over the loop's frame.
+      const auto& calls = code->tree->trace.chains[code->tree->trace.chain_of[last_trace_ip_]];
+      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size() - calls.size(), code->tree->paths,
                                        jit::TracePos{e.path, e.pos});
+      for (const jit::InlineFrame& f : calls) rec_.inline_calls.push_back(f.return_ip - 1);
+      rec_.prev_ip = code->tree->paths[static_cast<size_t>(e.path)].ips[e.pos];
       side_exit_ = static_cast<int32_t>(k);
       st.recording = true;
       counter = kAgainSoon;
@@ -689,51 +703,77 @@ class VmDriver final : public JitHook {
     return o;
   }
 
-  // A trace's global variables in the frame's slots past the trace's own (SyntheticTrace::
-  // globals) for one entry: loaded before it, stored back (if the trace ran) and the
-  // frame's own values there restored after. The trace never names those slots, so
-  // borrowing them is invisible.
-  struct GlobalsInSlots {
-    GlobalsInSlots(VMState& st, const jit::SyntheticTrace& trace) : st_(st), trace_(trace) {
-      if (trace.globals.empty()) return;
+  // The frame's slots past the trace's own, lent to it for one entry: the inlined calls'
+  // slots (Undef, as a new frame's) and the global variables (SyntheticTrace::globals). The
+  // trace never names them as the frame's, so borrowing them is invisible: the frame's own
+  // values there are saved and given back. After the run (settle), the globals are stored
+  // back, and the calls the trace was inside where it left become interpreter frames
+  // (deopt as data: SyntheticTrace::chains) before anything may look at the frames.
+  struct LentSlots {
+    LentSlots(VMState& st, const jit::SyntheticTrace& trace) : st_(st), trace_(trace) {
+      begin_ = trace.lent_base;
+      end_ = trace.global_base + trace.globals.size();
+      if (end_ == begin_) return;
       for (uint16_t g : trace.globals) {
         if (g >= st.globals.size()) {
-          loaded = false;
+          usable = false;
           return;
         }
       }
-      std::vector<Value>& slots = st.frames.back().slots;
+      loop_ = st.frames.size() - 1;
+      std::vector<Value>& slots = st.frames[loop_].slots;
       before_ = slots.size();
-      const size_t end = trace.global_base + trace.globals.size();
-      if (slots.size() < end) slots.resize(end);
-      saved_.reserve(trace.globals.size());
-      for (size_t k = 0; k < trace.globals.size(); ++k) {
-        Value& slot = slots[trace.global_base + k];
-        saved_.push_back(std::move(slot));
-        slot = st.globals[trace.globals[k]];
+      if (slots.size() < end_) slots.resize(end_);
+      saved_.reserve(end_ - begin_);
+      for (size_t k = begin_; k < end_; ++k) {
+        saved_.push_back(std::move(slots[k]));
+        slots[k] = Value();  // an inlined call's slots start as a new frame's
       }
+      for (size_t k = 0; k < trace.globals.size(); ++k) slots[trace.global_base + k] = st.globals[trace.globals[k]];
       active_ = true;
     }
-    void unload(bool ran) {
+    // After native code left at trace ip `trace_ip` with its stack pushed above `stack_at_entry`.
+    void settle(uint64_t trace_ip, size_t stack_at_entry) {
       if (!active_) return;
       active_ = false;
-      std::vector<Value>& slots = st_.frames.back().slots;
+      std::vector<Value>* slots = &st_.frames[loop_].slots;
       for (size_t k = 0; k < trace_.globals.size(); ++k) {
-        Value& slot = slots[trace_.global_base + k];
-        if (ran) st_.globals[trace_.globals[k]] = std::move(slot);
-        slot = std::move(saved_[k]);
+        st_.globals[trace_.globals[k]] = std::move((*slots)[trace_.global_base + k]);
       }
-      // Slots past the frame's own end that only the globals used go again; slots the
+      const uint32_t chain = trace_ip < trace_.chain_of.size() ? trace_.chain_of[trace_ip] : 0;
+      for (const jit::InlineFrame& f : trace_.chains[chain]) {
+        std::vector<Value> own;
+        own.reserve(f.slot_count);
+        for (uint32_t k = 0; k < f.slot_count; ++k) own.push_back(std::move((*slots)[f.slot_base + k]));
+        while (!own.empty() && own.back().is_undef()) own.pop_back();
+        Frame& callee = st_.frames.push(f.return_ip, stack_at_entry + f.stack_base, FrameKind::Call, CodeSet::kMain);
+        callee.slots.assign(std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
+        slots = &st_.frames[loop_].slots;  // the push may have moved the frames
+      }
+      give_back(*slots);
+    }
+    // The run did not enter native code: only the frame's values go back.
+    void cancel() {
+      if (!active_) return;
+      active_ = false;
+      give_back(st_.frames[loop_].slots);
+    }
+    bool usable = true;
+
+   private:
+    void give_back(std::vector<Value>& slots) {
+      for (size_t k = begin_; k < end_; ++k) slots[k] = std::move(saved_[k - begin_]);
+      // Slots past the frame's own end that only the lent ones used go again; slots the
       // trace itself wrote there stay (as the interpreter makes them).
       while (slots.size() > before_ && slots.back().is_undef()) slots.pop_back();
     }
-    bool loaded = true;
-
-   private:
     VMState& st_;
     const jit::SyntheticTrace& trace_;
     std::vector<Value> saved_;
+    size_t loop_ = 0;
     size_t before_ = 0;
+    size_t begin_ = 0;
+    size_t end_ = 0;
     bool active_ = false;
   };
 
@@ -770,7 +810,7 @@ class VmDriver final : public JitHook {
   std::vector<FrameRecord> records_;  // one bail-out's frames, innermost first
   std::unordered_map<uint64_t, uint64_t> backedge_from_;  // loop header -> its last backward jump
   bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())
-  bool entered_ = false;          // enter() ran native code (since trace_entry cleared it)
+  LentSlots* lent_ = nullptr;     // the running trace's lent slots (trace_entry -> enter)
   uint64_t last_exit_ = 0;        // the (running chunk's) ip where the last unit left
   uint64_t last_trace_ip_ = 0;    // the same, as the unit's own ip (a trace's exit number)
   int32_t side_exit_ = -1;        // the recording in progress starts at this exit of its trace

@@ -208,7 +208,11 @@ bool vm_unit_op(const Op& op, const Lowerings& lowered) {
          (op.code() == OpCode::Extended && lowered.find(static_cast<uint16_t>(op.raw_operand(0))) != nullptr);
 }
 
-bool trace_op(const Op& op, const Lowerings& lowered) { return vm_unit_op(op, lowered) || is_global_var_op(op.code()); }
+bool trace_op(const Op& op, const Lowerings& lowered) {
+  const OpCode c = op.code();
+  return vm_unit_op(op, lowered) || is_global_var_op(c) || c == OpCode::Call || c == OpCode::Return ||
+         c == OpCode::ReturnValue;
+}
 
 const jit_abi::AbiLowering* Lowerings::find(uint16_t ext_id) const {
   for (const jit_abi::AbiLowering& l : list) {

@@ -31,8 +31,9 @@ Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::shared_ptr<co
 /// on one frame), and the lowered Extended ops. Anything else ends a site.
 bool vm_unit_op(OpCode code);
 bool vm_unit_op(const Op& op, const Lowerings& lowered);
-/// Ops a trace may hold: a unit's, and the global variable ops (GetVar, SetVar,
-/// DeclareVar), which a trace chunk runs on slots of its own (SyntheticTrace::globals).
+/// Ops a trace may hold: a unit's, the global variable ops (GetVar, SetVar, DeclareVar),
+/// which a trace chunk runs on slots of its own (SyntheticTrace::globals), and calls and
+/// returns, which it inlines (SyntheticTrace::chains).
 bool trace_op(const Op& op, const Lowerings& lowered);
 /// True for the global variable ops a trace runs.
 inline bool is_global_var_op(OpCode code) {

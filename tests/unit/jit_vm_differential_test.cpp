@@ -289,6 +289,17 @@ TEST_F(JitVmDifferential, imported_traces_match_the_interpreter) {
   run_suite(s);
 }
 
+// Programs with subs (recursive ones too) under the tracing tier: loops that call them are
+// traced through the calls, exits inside the calls make their frames.
+TEST_F(JitVmDifferential, programs_with_subs_match_the_interpreter_under_the_tracing_tier) {
+  SuiteSpec s{"trace-subs", 0x7EAC5AB500000000ULL, 400, {{Shape::Subs, 1}}};
+  s.tiers = JitTiers::Trace;
+  s.trace_thresholds = {1, 2, 5, 13};
+  s.runs = {1, 2};
+  s.min_entered = 0.35;
+  run_suite(s);
+}
+
 // Block and tracing tiers together (the default): loops the block tier cannot keep native
 // are traced.
 TEST_F(JitVmDifferential, looped_programs_match_the_interpreter_with_every_tier) {
