@@ -689,6 +689,19 @@ TEST_F(CliTest, TraceCacheKeepsTracesBetweenRunsAndABadFileOnlyWarns) {
   EXPECT_TRUE(std::regex_search(damaged.err, std::regex("jit trace: compiled 0, .*entered 0,"))) << damaged.err;
 }
 
+// Without the plugin the switch is accepted and the VM interprets: no warning, no file.
+TEST_F(CliTest, TraceCacheWithoutThePluginIsLeftAloneSilently) {
+  const std::string p = program("p.fasm", kHotLoop);
+  ScopedEnv env("FUSEVM_JIT_PLUGIN", "/nonexistent/libfusevm_jit.so");
+  ScopedEnv lenient_env("FUSEVM_JIT_STRICT", "0");  // CI exports FUSEVM_JIT_STRICT=1
+  ToolRun r = run_tool({"run", p, "--jit=trace", "--trace-cache", path("traces")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "500500\n");
+  EXPECT_EQ(r.err, "");
+  struct stat st {};
+  EXPECT_NE(::stat(path("traces").c_str(), &st), 0) << "nothing to keep, nothing made";
+}
+
 TEST_F(CliTest, ObjectCacheServesTheSecondRunAndTheCacheIsPrivate) {
   if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
   const std::string p = program("p.fasm", kHotLoop);

@@ -30,6 +30,9 @@ void warn(const std::string& text) { std::fprintf(stderr, "fusevm: warning: trac
 }  // namespace
 
 void load_trace_cache(const std::string& dir, const Chunk& chunk) {
+  // Without the plugin there is nothing to compile traces with (README: the JIT switches
+  // are then accepted and the VM interprets): the cache is left alone, silently.
+  if (!JitCompiler::available()) return;
   const std::string path = cache_file(dir, chunk);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -57,6 +60,7 @@ void load_trace_cache(const std::string& dir, const Chunk& chunk) {
 }
 
 void save_trace_cache(const std::string& dir, const Chunk& chunk) {
+  if (!JitCompiler::available()) return;  // (see load_trace_cache) the file is kept as it is
   const std::vector<TraceMetadata> traces = JitCompiler().trace_export_all(chunk);
   const std::string path = cache_file(dir, chunk);
   std::error_code ec;
