@@ -13,23 +13,42 @@ namespace {
 
 using namespace vmdiff;
 
-RunSetup traced(uint32_t threshold = 50) {
-  RunSetup s = sync_strict(JitTiers::Trace, 10);
-  s.jit->trace.trace_threshold = threshold;
-  return s;
-}
-
-JitTierStats trace_stats() { return JitCompiler::stats().trace; }
-
-uint64_t reason_count(const JitTierStats& t, const std::string& prefix) {
-  uint64_t n = 0;
-  for (const auto& [reason, count] : t.reasons) {
-    if (reason.rfind(prefix, 0) == 0) n += count;
-  }
-  return n;
-}
-
 class JitTraceInline : public JitRequired {};
+
+// spec §7.3 phase 4's clamp_pos, called in a loop that begins with negative numbers.
+const char* const kClamp = R"(
+    Jump main
+.sub clamp_pos
+    SetSlot 0
+    GetSlot 0
+    LoadInt 0
+    NumLt
+    JumpIfFalse keep
+    LoadInt 0
+    ReturnValue
+keep:
+    GetSlot 0
+    ReturnValue
+main:
+    LoadInt -60
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+top:
+    GetSlot 0
+    Call @clamp_pos, 1
+    GetSlot 1
+    Add
+    SetSlot 1
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 120
+    NumLt
+    JumpIfTrue top
+    GetSlot 1
+    ReturnValue
+)";
+
 
 // spec §7.3 phase 2: `Call(seven, 0)` + Pop in the loop; result 180.
 TEST_F(JitTraceInline, a_loop_calling_a_constant_helper_is_traced_through_the_call) {
@@ -94,41 +113,9 @@ top:
 // spec §7.3 phase 4: a branching helper (clamp_pos); both ways end up in the tree, the
 // exits inside it make its frame, and no frame is left over after the run.
 TEST_F(JitTraceInline, a_branching_helper_runs_both_ways_and_leaves_no_frame_behind) {
-  const char* program = R"(
-    Jump main
-.sub clamp_pos
-    SetSlot 0
-    GetSlot 0
-    LoadInt 0
-    NumLt
-    JumpIfFalse keep
-    LoadInt 0
-    ReturnValue
-keep:
-    GetSlot 0
-    ReturnValue
-main:
-    LoadInt -60
-    SetSlot 0
-    LoadInt 0
-    SetSlot 1
-top:
-    GetSlot 0
-    Call @clamp_pos, 1
-    GetSlot 1
-    Add
-    SetSlot 1
-    PreIncSlotVoid 0
-    GetSlot 0
-    LoadInt 120
-    NumLt
-    JumpIfTrue top
-    GetSlot 1
-    ReturnValue
-)";
-  expect_same_as_interpreted(program, traced(5));
+  expect_same_as_interpreted(kClamp, traced(5));
   EXPECT_EQ(reason_count(trace_stats(), "trace given up"), 0u);
-  LoadResult r = assemble(program, "clamp.fasm");
+  LoadResult r = assemble(kClamp, "clamp.fasm");
   ASSERT_TRUE(r.ok());
   VM vm(*r.chunk);
   vm.enable_jit(*traced(5).jit);
@@ -260,38 +247,6 @@ top:
   EXPECT_EQ(trace_stats().entered, 1u) << "not entered under the tight limit";
 }
 
-const char* const kClamp = R"(
-    Jump main
-.sub clamp_pos
-    SetSlot 0
-    GetSlot 0
-    LoadInt 0
-    NumLt
-    JumpIfFalse keep
-    LoadInt 0
-    ReturnValue
-keep:
-    GetSlot 0
-    ReturnValue
-main:
-    LoadInt -60
-    SetSlot 0
-    LoadInt 0
-    SetSlot 1
-top:
-    GetSlot 0
-    Call @clamp_pos, 1
-    GetSlot 1
-    Add
-    SetSlot 1
-    PreIncSlotVoid 0
-    GetSlot 0
-    LoadInt 120
-    NumLt
-    JumpIfTrue top
-    GetSlot 1
-    ReturnValue
-)";
 
 // A tree with a call and a side path inside the callee survives export, the file format
 // and import into a fresh engine; the import derives each op's depth from the calls and

@@ -18,18 +18,6 @@ namespace {
 
 using namespace vmdiff;
 
-Chunk assembled_or_fail(const std::string& text) {
-  LoadResult r = assemble(text, "jit_trace_metadata.fasm");
-  EXPECT_TRUE(r.ok()) << r.message();
-  return r.ok() ? std::move(*r.chunk) : Chunk{};
-}
-
-RunSetup traced(uint32_t threshold = 50) {
-  RunSetup s = sync_strict(JitTiers::Trace, 10);
-  s.jit->trace.trace_threshold = threshold;
-  return s;
-}
-
 Value run_traced(const Chunk& chunk, uint32_t threshold = 50) {
   VM vm(chunk);
   vm.enable_jit(*traced(threshold).jit);

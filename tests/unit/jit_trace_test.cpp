@@ -49,29 +49,6 @@ class InterruptingExtension : public JitExtension {
   }
 };
 
-Chunk assembled_or_fail(const std::string& text) {
-  LoadResult r = assemble(text, "jit_trace.fasm");
-  EXPECT_TRUE(r.ok()) << r.message();
-  return r.ok() ? std::move(*r.chunk) : Chunk{};
-}
-
-RunSetup traced(uint32_t threshold = 50, int runs = 1) {
-  RunSetup s = sync_strict(JitTiers::Trace, 10);
-  s.jit->trace.trace_threshold = threshold;
-  s.runs = runs;
-  return s;
-}
-
-JitTierStats trace_stats() { return JitCompiler::stats().trace; }
-
-uint64_t reason_count(const JitTierStats& t, const std::string& prefix) {
-  uint64_t n = 0;
-  for (const auto& [reason, count] : t.reasons) {
-    if (reason.rfind(prefix, 0) == 0) n += count;
-  }
-  return n;
-}
-
 class JitTrace : public JitRequired {};
 
 TEST_F(JitTrace, a_hot_counter_loop_is_traced_and_returns_its_count) {

@@ -382,6 +382,33 @@ inline RunSetup sync_strict(JitTiers tiers, uint32_t threshold) {
   return s;
 }
 
+/// The tracing tier alone, synchronous and strict, recording after `threshold` backedges.
+inline RunSetup traced(uint32_t threshold = 50, int runs = 1) {
+  RunSetup s = sync_strict(JitTiers::Trace, 10);
+  s.jit->trace.trace_threshold = threshold;
+  s.runs = runs;
+  return s;
+}
+
+/// The tracing tier's counters.
+inline JitTierStats trace_stats() { return JitCompiler::stats().trace; }
+
+/// How often reasons starting with `prefix` were counted.
+inline uint64_t reason_count(const JitTierStats& t, const std::string& prefix) {
+  uint64_t n = 0;
+  for (const auto& [reason, count] : t.reasons) {
+    if (reason.rfind(prefix, 0) == 0) n += count;
+  }
+  return n;
+}
+
+/// `text` assembled, or a test failure and an empty chunk.
+inline Chunk assembled_or_fail(const std::string& text) {
+  LoadResult r = assemble(text, "test.fasm");
+  EXPECT_TRUE(r.ok()) << r.message();
+  return r.ok() ? std::move(*r.chunk) : Chunk{};
+}
+
 // Runs the .fasm `text` interpreted and with the JIT as `jitted` says; everything must be
 // identical and, unless `must_enter` is false, native code must have been entered.
 // FUSEVM_JIT_DIFF_SHOW=1 prints both states even when they agree.
