@@ -364,10 +364,16 @@ top:
 // `done` is set), from another thread, as an embedder's watchdog would.
 class Watchdog {
  public:
-  explicit Watchdog(VM& vm)
-      : thread_([this, &vm] {
+  // Interrupts 20 ms after native code was entered and `units` block units compiled (a
+  // nest's inner loop is entered long before its outer loop's unit is ready).
+  explicit Watchdog(VM& vm, uint64_t units = 0)
+      : thread_([this, &vm, units] {
+          // Never waits forever: after 30 s it interrupts anyway (and the test's checks say why).
+          const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
           while (!done_.load()) {
-            if (JitCompiler::stats().block.entered > entered_at_start_) {
+            const JitTierStats block = JitCompiler::stats().block;
+            if ((block.entered > entered_at_start_ && block.compiled + block.cached >= units) ||
+                std::chrono::steady_clock::now() > give_up) {
               std::this_thread::sleep_for(std::chrono::milliseconds(20));
               vm.interrupt();
               return;
@@ -387,13 +393,13 @@ class Watchdog {
 };
 
 // Runs `vm` with the block tier forced (sync, strict) while a Watchdog interrupts it.
-VMResult run_block_tier_under_watchdog(VM& vm) {
+VMResult run_block_tier_under_watchdog(VM& vm, uint64_t units = 0) {
   JitOptions options;
   options.tiers = JitTiers::Block;
   options.sync = true;
   options.strict = true;
   vm.enable_jit(options);
-  Watchdog watchdog(vm);
+  Watchdog watchdog(vm, units);
   return vm.run();
 }
 
@@ -419,7 +425,9 @@ inner_done:
   Jump outer
 )");
   VM vm(chunk);
-  const VMResult r = run_block_tier_under_watchdog(vm);
+  // Both loops' units compiled before the 20 ms start: under a sanitizer on a busy
+  // machine the outer unit's compile alone took longer (regression: outer counter 10).
+  const VMResult r = run_block_tier_under_watchdog(vm, /*units=*/2);
   ASSERT_TRUE(IsErrorWith(r, "interrupted"));
   EXPECT_GT(vm.frames()[0].slots[0].as_int(), 10) << "the outer loop barely ran";
   const Value inner = vm.frames()[0].slots[1];
