@@ -407,8 +407,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
         } else if (code == OpCode::Return || code == OpCode::ReturnValue) {
           // The stack back to the callee's base (never above where it is), with the value.
           const bool value = code == OpCode::ReturnValue;
-          const int64_t under = value ? 1 : 0;  // the value, taken first and pushed last
-          const int64_t drop = (before[p].back().stack - under) - (after.stack - under);
+          const int64_t drop = before[p].back().stack - after.stack;  // (the value counts on both sides)
           const auto scratch = static_cast<uint16_t>(frame_base(d) + stride - 1);
           if (value) emit(Op::SetSlot(scratch), ip);
           for (int64_t k = 0; k < drop; ++k) emit(Op::Pop(), ip);
