@@ -15,6 +15,18 @@ namespace {
 
 // A whole-chunk unit shorter than this costs more to enter than it saves.
 constexpr uint64_t kMinChunkSiteOps = 4;
+// A range longer than this is left to the interpreter: LLVM's time grows faster than the
+// range, and every lookup of the unit keys on the range's ops (bench/gen_nop.py's million
+// Nops ran twice as slow with the JIT on before this limit).
+constexpr uint64_t kMaxSiteOps = uint64_t{1} << 16;
+
+bool too_long(const VmSite& site, std::string& reason) {
+  if (site.end - site.begin <= kMaxSiteOps) return false;
+  reason = "ips " + std::to_string(site.begin) + ".." + std::to_string(site.end) + ": " +
+           std::to_string(site.end - site.begin) + " ops, more than a unit takes (" + std::to_string(kMaxSiteOps) +
+           ")";
+  return true;
+}
 
 uint64_t first_unadmitted(const Chunk& chunk, const Lowerings& lowered, uint64_t from) {
   uint64_t e = from;
@@ -255,6 +267,7 @@ std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, s
                                           : "the chunk starts with ops no unit can contain";
     return std::nullopt;
   }
+  if (too_long(site, reason)) return std::nullopt;
   describe(chunk, site);
   if (!stays_above_entry_depth(chunk, lowered, site, reason)) return std::nullopt;
   return site;
@@ -272,6 +285,7 @@ std::optional<VmSite> loop_site(const Chunk& chunk, const Lowerings& lowered, ui
              " (ip " + std::to_string(bad) + ")";
     return std::nullopt;
   }
+  if (too_long(site, reason)) return std::nullopt;
   describe(chunk, site);
   if (!stays_above_entry_depth(chunk, lowered, site, reason)) return std::nullopt;
   return site;

@@ -301,6 +301,21 @@ done:
   EXPECT_TRUE(found) << "no fallback reason names PrintLn";
 }
 
+TEST_F(JitVm, regression_a_loop_longer_than_a_unit_takes_stays_interpreted) {
+  // bench/gen_nop.py's loop of a million Nops ran twice as slow under --jit=all: every
+  // entry looked its unit up by the range's ops, and the engine thread planned it.
+  std::string text = "  LoadInt 0\n  SetSlot 0\ntop:\n  GetSlot 0\n  LoadInt 3\n  NumLt\n  JumpIfFalse done\n";
+  for (int i = 0; i < 70000; ++i) text += "  Nop\n";
+  text += "  PreIncSlotVoid 0\n  Jump top\ndone:\n  GetSlot 0\n";
+  compare(text, JitTiers::Block, 12);
+  JitStats s = JitCompiler::stats();
+  EXPECT_EQ(s.block.entered, 0u);
+  EXPECT_EQ(s.block.compiled, 0u);
+  bool found = false;
+  for (const auto& [reason, n] : s.block.reasons) found = found || reason.find("more than a unit takes") != std::string::npos;
+  EXPECT_TRUE(found) << "no fallback reason says the loop is too long";
+}
+
 TEST_F(JitVm, a_loop_over_a_string_slot_stays_interpreted_and_exact) {
   compare(R"(
   LoadConst "ab"
