@@ -257,20 +257,24 @@ std::optional<int64_t> vm_run(fusevm::VM& vm) {
 
 /// The VM-driven path as a program meets it: run() enters the loop's unit (vm_block) or
 /// trace (vm_trace) at its first or second backedge (compiled on the first, untimed run);
-/// each iteration is reset + run.
+/// each iteration is reset + run. JitTiers::Off (vm_interp) is the interpreter's figure for
+/// the same loop, so the tiers' speed-ups are ratios from one run of this binary.
 void vm_loop(benchmark::State& state, const LoopCase* c, fusevm::JitTiers tier) {
-  if (!JitCompiler::available()) return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
+  const bool interpreted = tier == fusevm::JitTiers::Off;
+  if (!interpreted && !JitCompiler::available()) {
+    return skip(state, "JIT unavailable: " + JitCompiler::unavailable_reason());
+  }
   std::string error;
   std::optional<Chunk> chunk = assemble_or_error(c->source, c->name, error);
   if (!chunk) return skip(state, error);
-  std::unique_ptr<fusevm::VM> vm = jit_vm(*chunk, tier);
+  std::unique_ptr<fusevm::VM> vm = interpreted ? std::make_unique<fusevm::VM>(*chunk) : jit_vm(*chunk, tier);
   auto tier_stats = [tier] {
     const fusevm::JitStats s = JitCompiler::stats();
     return tier == fusevm::JitTiers::Trace ? s.trace : s.block;
   };
   const uint64_t entered = tier_stats().entered;
   std::optional<int64_t> first = vm_run(*vm);
-  if (first != c->result || tier_stats().entered == entered) {
+  if (first != c->result || (!interpreted && tier_stats().entered == entered)) {
     return skip(state, c->name + ": the VM did not run it natively with the right result: " +
                            reasons_of(tier_stats()));
   }
@@ -499,6 +503,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   measure_first_use();
   for (const LoopCase& c : loop_cases()) {
+    benchmark::RegisterBenchmark(("vm_interp/" + c.name).c_str(), vm_loop, &c, fusevm::JitTiers::Off)
+        ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("block_direct/" + c.name).c_str(), block_direct, &c)
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("vm_block/" + c.name).c_str(), vm_loop, &c, fusevm::JitTiers::Block)

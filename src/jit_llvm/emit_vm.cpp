@@ -6,6 +6,7 @@
 // values of a loop live in registers. Exits are separate blocks at the end of the function.
 #include <cstddef>
 #include <memory>
+#include <map>
 #include <vector>
 
 #include <llvm/ADT/APFloat.h>
@@ -260,6 +261,14 @@ class VmBuilder {
   // target's versions has, and targets outside the range, leave the unit (kExitLeft, the
   // interpreter continues at the target).
   llvm::BasicBlock* edge_to(uint64_t from, uint64_t target, bool taken, const ValState& s) {
+    if (s.loop != 0 && from == plan_.bounded[s.loop - 1].exit_ip && plan_.leaves(target, s.loop)) {
+      return strip_exit(target, taken, s);
+    }
+    return plain_edge_to(from, target, taken, s);
+  }
+
+  // edge_to() for every edge but a strip's end.
+  llvm::BasicBlock* plain_edge_to(uint64_t from, uint64_t target, bool taken, const ValState& s) {
     ValState t = s;
     KindState k = kinds_of(s);
     plan_.loop_after(target, k);
@@ -274,9 +283,8 @@ class VmBuilder {
   }
 
   // Where an edge from block `pred` carrying `t` continues at `target`: its version, an
-  // exit, or, entering a bounded loop, a block that picks the unpolled version when the
-  // counter is at least the loop's lowest_entry and no interrupt is pending, the polled
-  // one otherwise.
+  // exit, or, entering a bounded loop, a block that picks the unpolled version (through
+  // its strip head) when no interrupt is pending, the polled one otherwise.
   llvm::BasicBlock* arrival(uint64_t from, uint64_t target, const ValState& t, llvm::BasicBlock* pred) {
     const int32_t entering = plan_.bounded_entry(from, target, kinds_of(t));
     ValState unpolled = t;
@@ -286,7 +294,7 @@ class VmBuilder {
     llvm::BasicBlock* pick = nullptr;
     if (fast >= 0) {
       pick = llvm::BasicBlock::Create(ctx_, "bounded.entry", f_, pred->getNextNode());
-      add_incoming(leader(target, fast).phis, unpolled, pick);
+      add_incoming(strip_head(target, fast).phis, unpolled, pick);
       pred = pick;
     }
     const int32_t version = plan_.version_of(target, kinds_of(t));
@@ -294,14 +302,104 @@ class VmBuilder {
     llvm::BasicBlock* dest = to != nullptr ? to->block : make_exit(jit_abi::kExitLeft, target, t);
     if (to != nullptr) add_incoming(to->phis, t, pred);
     if (pick == nullptr) return dest;
-    const BoundedLoop& l = plan_.bounded[static_cast<size_t>(entering)];
-    llvm::IRBuilder<> b(pick);
-    llvm::Value* counter = t.slots[plan_.pos(l.slot)].v;
     // A flag already raised goes the polled way, so it stops at the same jump as the
-    // interpreter does; only a flag raised during the loop waits for its end.
-    llvm::Value* near = b.CreateICmpSGE(counter, b.getInt64(static_cast<uint64_t>(l.lowest_entry)));
-    b.CreateCondBr(b.CreateAnd(near, b.CreateNot(poll_pending(b))), leader(target, fast).block, dest);
+    // interpreter does; only a flag raised during a strip waits for the strip's end.
+    llvm::IRBuilder<> b(pick);
+    b.CreateCondBr(poll_pending(b), dest, strip_head(target, fast).block, unlikely());
     return pick;
+  }
+
+  // -- Strips of a bounded loop ------------------------------------------------------------
+  //
+  // An unpolled version of a bounded loop runs in strips: its strip head sets the counter
+  // value the strip ends at (`hi`: BoundedLoop::laps laps on, or the loop's own limit when
+  // it ends within them), and in that version the loop's test compares with `hi` instead
+  // of its limit. So each strip is a counted loop with one exit, whose trip count LLVM
+  // computes (and whose sums it closes); the exit goes on past the loop at the limit, and
+  // below it polls and starts the next strip at the header. A loop of any length thus
+  // polls about every kUnpolledBudget of work. Where the test fails, the state is the
+  // header's (the test's ops push nothing that stays), so the next strip, or the
+  // interpreter after a poll, starts at the header exactly.
+
+  struct StripHead {
+    llvm::BasicBlock* block = nullptr;
+    ValState phis;
+  };
+
+  // The strip head of version `version` of bounded-loop header `header`: the outer loop's
+  // header, so the strip keeps one latch.
+  StripHead& strip_head(uint64_t header, int32_t version) {
+    auto [it, fresh] = strip_heads_.try_emplace({header, version});
+    StripHead& h = it->second;
+    if (!fresh) return h;
+    const KindState& kinds = plan_.at(header)[static_cast<size_t>(version)];
+    const BoundedLoop& l = plan_.bounded[kinds.loop - 1];
+    Leader& body = leader(header, version);
+    h.block = llvm::BasicBlock::Create(ctx_, format("strip%llu.v%d", static_cast<unsigned long long>(header), version),
+                                       f_, body.block);
+    llvm::IRBuilder<> b(h.block);
+    for (Kind k : kinds.slots) h.phis.slots.push_back(make_phi(b, k));
+    for (Kind k : kinds.stack) h.phis.stack.push_back(make_phi(b, k));
+    h.phis.loop = kinds.loop;
+    h.phis.entered_from = kinds.entered_from;
+    // Below lowest_entry, c + laps stays below limit_excl (no overflow); from there on
+    // the loop ends within `laps` laps.
+    llvm::Value* c = h.phis.slots[plan_.pos(l.slot)].v;
+    llvm::Value* last = b.CreateICmpSGE(c, b.getInt64(static_cast<uint64_t>(l.lowest_entry)));
+    llvm::Value* hi = b.CreateSelect(last, b.getInt64(static_cast<uint64_t>(l.limit_excl)),
+                                     b.CreateAdd(c, b.getInt64(static_cast<uint64_t>(l.laps))), "strip.hi");
+    b.CreateStore(hi, strip_end_of(kinds.loop - 1));
+    add_incoming(body.phis, h.phis, h.block);
+    b.CreateBr(body.block);
+    return h;
+  }
+
+  // Where bounded loop `loop`'s current strip ends: a stack variable (SROA makes it SSA),
+  // because the test may sit in a version of the loop whose own strip head did not run
+  // (kinds that changed during a lap).
+  llvm::AllocaInst* strip_end_of(uint32_t loop) {
+    if (strip_ends_.size() <= loop) strip_ends_.resize(loop + 1, nullptr);
+    if (strip_ends_[loop] == nullptr) {
+      llvm::BasicBlock& entry = f_->getEntryBlock();
+      llvm::IRBuilder<> b(&entry, entry.begin());
+      strip_ends_[loop] = b.CreateAlloca(i64_, nullptr, format("strip.end%u", loop));
+    }
+    return strip_ends_[loop];
+  }
+
+  // The limit an unpolled version's test compares with (BoundedLoop::limit_ip), as the
+  // value the test's op uses: the strip's end, less one for NumLe (c <= hi - 1 iff
+  // c < hi; hi > c, so no overflow).
+  llvm::Value* strip_limit(uint64_t ip, const ValState& s) {
+    llvm::Value* hi = b_.CreateLoad(i64_, strip_end_of(s.loop - 1), "strip.hi");
+    const auto next = static_cast<OpCode>(req_.ops[ip + 1].code);
+    const bool le = static_cast<OpCode>(req_.ops[ip].code) == OpCode::LoadInt && next == OpCode::NumLe;
+    return le ? b_.CreateSub(hi, b_.getInt64(1)) : hi;
+  }
+
+  // An unpolled version's test failed (at the strip's end): at the loop's limit the edge
+  // to `target` leaves the loop as the test says; below it the loop goes on at its
+  // header, after a poll, with the next strip.
+  llvm::BasicBlock* strip_exit(uint64_t target, bool taken, const ValState& s) {
+    const BoundedLoop& l = plan_.bounded[s.loop - 1];
+    llvm::BasicBlock* here = b_.GetInsertBlock();
+    llvm::BasicBlock* exit = llvm::BasicBlock::Create(ctx_, "strip.exit", f_, here->getNextNode());
+    llvm::BasicBlock* next = llvm::BasicBlock::Create(ctx_, "strip.next", f_, exit->getNextNode());
+    b_.SetInsertPoint(exit);
+    llvm::BasicBlock* leave = plain_edge_to(l.exit_ip, target, taken, s);
+    llvm::Value* on = b_.CreateICmpSLT(s.slots[plan_.pos(l.slot)].v, b_.getInt64(static_cast<uint64_t>(l.limit_excl)));
+    b_.CreateCondBr(on, next, leave);
+    b_.SetInsertPoint(next);
+    const int32_t version = plan_.version_of(l.header, kinds_of(s));
+    if (version < 0) {
+      b_.CreateBr(make_exit(jit_abi::kExitLeft, l.header, s));
+    } else {
+      StripHead& h = strip_head(l.header, version);
+      b_.CreateCondBr(poll_pending(b_), make_exit(jit_abi::kExitPoll, l.header, s), h.block, unlikely());
+      add_incoming(h.phis, s, next);
+    }
+    b_.SetInsertPoint(here);
+    return exit;
   }
 
   // True (i1) when the VM's poll flag is set. A plain load could be hoisted out of a loop
@@ -553,9 +651,31 @@ class VmBuilder {
 
   // Emits op `ip` on `s`. For a conditional branch returns the i1 "jump taken"; for other
   // ops null. The caller has checked (step_kinds) that the op runs natively here.
+  Val& slot_of(ValState& s, uint16_t n) { return s.slots[plan_.pos(n)]; }
+
+  // The op holding a bounded loop's limit, in an unpolled version: the same op with the
+  // strip's end for its limit.
+  llvm::Value* emit_strip_test(uint64_t ip, ValState& s) {
+    const jit_abi::AbiOp& op = req_.ops[ip];
+    llvm::Value* hi = strip_limit(ip, s);
+    switch (static_cast<OpCode>(op.code)) {
+      case OpCode::LoadInt:
+        s.stack.push_back({hi, Kind::Int});
+        return nullptr;
+      case OpCode::SlotLtIntJumpIfFalse:  // jumps when NOT slot < limit
+        return b_.CreateICmpSGE(slot_of(s, op.small[0]).v, hi);
+      default: {  // SlotIncLtIntJumpBack
+        Val& v = slot_of(s, op.small[0]);
+        v = {b_.CreateAdd(v.v, b_.getInt64(1)), Kind::Int};
+        return b_.CreateICmpSLT(v.v, hi);
+      }
+    }
+  }
+
   llvm::Value* emit_op(uint64_t ip, ValState& s) {
     const jit_abi::AbiOp& op = req_.ops[ip];
     std::vector<Val>& stack = s.stack;
+    if (s.loop != 0 && ip == plan_.bounded[s.loop - 1].limit_ip) return emit_strip_test(ip, s);
     auto pop = [&stack] {
       Val v = stack.back();
       stack.pop_back();
@@ -830,6 +950,8 @@ class VmBuilder {
   llvm::Value* slots_ = nullptr;  // VmUnitFrame::slots, loaded at entry
   llvm::Value* stack_ = nullptr;  // VmUnitFrame::stack
   llvm::Value* poll_ = nullptr;   // VmUnitFrame::poll or FnFrame::poll
+  std::map<std::pair<uint64_t, int32_t>, StripHead> strip_heads_;  // by (header, version)
+  std::vector<llvm::AllocaInst*> strip_ends_;                      // by bounded loop
   uint64_t origin_ = 0;           // VmPlan::origin of the block being emitted (0: the entry)
   // Compiled functions only.
   const FnPlan* fns_ = nullptr;

@@ -81,9 +81,11 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
   if (code(latch) == OpCode::SlotIncLtIntJumpBack) {
     l.slot = ops[latch].small[0];
     limit = ops[latch].i32;
+    l.limit_ip = l.exit_ip = latch;
   } else if (code(header) == OpCode::SlotLtIntJumpIfFalse && leaves(ops[header].wide)) {
     l.slot = ops[header].small[0];
     limit = ops[header].i32;
+    l.limit_ip = l.exit_ip = header;
     inc = VmPlan::kNoIp;
   } else if (latch >= header + 4 && code(header) == OpCode::GetSlot && code(header + 1) == OpCode::LoadInt &&
              (code(header + 2) == OpCode::NumLt || code(header + 2) == OpCode::NumLe) &&
@@ -91,6 +93,8 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
     l.slot = ops[header].small[0];
     limit = static_cast<int64_t>(ops[header + 1].wide);
     inclusive = code(header + 2) == OpCode::NumLe;
+    l.limit_ip = header + 1;
+    l.exit_ip = header + 3;
     inc = VmPlan::kNoIp;
   } else if (latch >= header + 4 && code(latch - 3) == OpCode::GetSlot && code(latch - 2) == OpCode::LoadInt &&
              (code(latch - 1) == OpCode::NumLt || code(latch - 1) == OpCode::NumLe) &&
@@ -100,10 +104,16 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
     l.slot = ops[latch - 3].small[0];
     limit = static_cast<int64_t>(ops[latch - 2].wide);
     inclusive = code(latch - 1) == OpCode::NumLe;
+    l.limit_ip = latch - 2;
+    l.exit_ip = latch;
     inc = VmPlan::kNoIp;
   } else {
     return std::nullopt;
   }
+  // `i <= INT64_MAX` never fails: the counter wraps and the loop never ends, so it must
+  // keep polling (regression: such a loop entered near its limit ignored interrupts).
+  if (inclusive && limit == INT64_MAX) return std::nullopt;
+  l.limit_excl = limit + (inclusive ? 1 : 0);
   int64_t lap_cost = 0;
   for (uint64_t ip = header; ip <= latch; ++ip) {
     if (ops[ip].code >= kNumOps) return std::nullopt;
@@ -116,7 +126,11 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
       if (ops[ip].small[k] != l.slot || c == OpCode::GetSlot || c == OpCode::SlotLtIntJumpIfFalse) {  // reads
         continue;
       }
-      const bool increments = c == OpCode::PreIncSlot || c == OpCode::PreIncSlotVoid ||
+      // `i = i + 1` as a frontend writes it counts as well as PreIncSlot does.
+      const bool adds_one = c == OpCode::SetSlot && ip >= header + 3 && code(ip - 3) == OpCode::GetSlot &&
+                            ops[ip - 3].small[0] == l.slot && code(ip - 2) == OpCode::LoadInt &&
+                            ops[ip - 2].wide == 1 && code(ip - 1) == OpCode::Add;
+      const bool increments = c == OpCode::PreIncSlot || c == OpCode::PreIncSlotVoid || adds_one ||
                               (c == OpCode::SlotIncLtIntJumpBack && ip == latch);
       if (!increments || (inc != VmPlan::kNoIp && inc != ip)) return std::nullopt;
       inc = ip;
@@ -126,12 +140,15 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
   for (uint64_t ip = header; ip < latch; ++ip) {
     if (!is_jump(code(ip)) || leaves(ops[ip].wide)) continue;
     const uint64_t target = ops[ip].wide;
-    // Backward inside: another loop. Over the increment: a lap that does not count.
+    // Backward inside: another loop. Over the increment: a lap that does not count. Into
+    // `i = i + 1`: a sum of something else.
     if (target <= ip || (ip < inc && target > inc)) return std::nullopt;
+    if (code(inc) == OpCode::SetSlot && target + 2 >= inc && target <= inc) return std::nullopt;
   }
   // Laps from counter c: limit - c (limit - c + 1 with NumLe), at least 1 for the do-while
   // shape; so c >= limit + inclusive - laps allows `laps` of them.
   const int64_t laps = std::max<int64_t>(1, kUnpolledBudget / std::max<int64_t>(1, lap_cost));
+  l.laps = laps;
   const __int128 lowest = static_cast<__int128>(limit) + (inclusive ? 1 : 0) - laps;
   l.lowest_entry = lowest < INT64_MIN ? INT64_MIN : static_cast<int64_t>(lowest);
   return l;

@@ -62,23 +62,35 @@ struct KindStep {
 
 struct FnPlan;
 
-/// An innermost counted loop that may run without polling at its jumps when entered with
-/// a counter close enough to its limit: the interpreter polls at every taken jump, so
-/// native code that polls at each lap keeps LLVM from vectorising it (the nested-loop
-/// benchmark ran 4x slower than C++ for that alone). Skipping polls is exact because
-/// nothing inside such a loop can raise the flag itself (no calls, no extension ops): only
-/// another thread or a signal can, and for them "the next interrupt point" is only later.
+/// An innermost counted loop that may run without polling at its jumps, in strips of at
+/// most `laps` laps with a poll between two (emit_vm.cpp): the interpreter polls at every
+/// taken jump, so native code that polls at each lap keeps LLVM from vectorising it or
+/// closing its sums (the nested-loop benchmark ran 4x slower than C++ for that alone).
+/// Skipping polls is exact because nothing inside such a loop can raise the flag itself
+/// (no calls, no extension ops): only another thread or a signal can, and for them "the
+/// next interrupt point" is only later.
 ///
 /// Shapes: a latch `Jump header` whose header tests `GetSlot s; LoadInt C; NumLt|NumLe;
-/// JumpIfFalse out` or `SlotLtIntJumpIfFalse s C out`, with one `PreIncSlot[Void] s` on
-/// every lap (no jump skips it) and no other write of s; or a latch
-/// `SlotIncLtIntJumpBack s C header` and no other write of s. No other jump goes backward.
+/// JumpIfFalse out` or `SlotLtIntJumpIfFalse s C out`, or a do-while latch `GetSlot s;
+/// LoadInt C; NumLt|NumLe; JumpIfTrue header`, with one increment of s on every lap
+/// (`PreIncSlot[Void] s` or `GetSlot s; LoadInt 1; Add; SetSlot s`; no jump skips it or
+/// lands inside it) and no other write of s; or a latch `SlotIncLtIntJumpBack s C header`
+/// and no other write of s. No other jump goes backward.
 struct BoundedLoop {
   uint64_t header = 0;  ///< the loop is [header, latch]
   uint64_t latch = 0;
   uint16_t slot = 0;    ///< the counter (an Int where the loop is entered unpolled)
   /// Entering with counter >= this runs at most kUnpolledBudget of work.
   int64_t lowest_entry = 0;
+  /// Laps that make kUnpolledBudget of work: entered lower, the loop runs in strips of
+  /// this many unpolled laps with a poll between two strips.
+  int64_t laps = 1;
+  /// The loop goes on while counter < limit_excl (its test's limit, + 1 for NumLe).
+  int64_t limit_excl = 0;
+  /// The op whose value or operand is the limit (LoadInt, or the fused op), and the op
+  /// whose jump or fall-through leaves the loop when the test fails.
+  uint64_t limit_ip = 0;
+  uint64_t exit_ip = 0;
 };
 
 /// The outcome of kind inference over [begin, end).
@@ -131,6 +143,11 @@ struct VmPlan {
   }
   /// Where slot `s` sits in KindState::slots (precondition: an op of the range names it).
   size_t pos(uint16_t s) const { return static_cast<size_t>(slot_pos[s]); }
+  /// True if `target` is outside bounded loop `loop` (1 + its index).
+  bool leaves(uint64_t target, uint32_t loop) const {
+    const BoundedLoop& l = bounded[loop - 1];
+    return target < l.header || target > l.latch;
+  }
   /// `state` after an edge to `target`: unpolled while the edge stays in its loop.
   void loop_after(uint64_t target, KindState& state) const {
     if (state.loop == 0) return;

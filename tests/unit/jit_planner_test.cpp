@@ -158,6 +158,11 @@ out:
 )");
   ASSERT_EQ(le.plan.bounded.size(), 1u);
   EXPECT_EQ(le.plan.bounded[0].lowest_entry, 51 - jit_llvm::kUnpolledBudget / 6);
+  // Strips compare with the LoadInt's value; the JumpIfFalse leaves at the strip's end.
+  EXPECT_EQ(le.plan.bounded[0].limit_excl, 51);
+  EXPECT_EQ(le.plan.bounded[0].laps, jit_llvm::kUnpolledBudget / 6);
+  EXPECT_EQ(le.plan.bounded[0].limit_ip, 1u);
+  EXPECT_EQ(le.plan.bounded[0].exit_ip, 3u);
   Planned fused_header = plan_of(R"(
 top:
     SlotLtIntJumpIfFalse 0, 7, out
@@ -169,6 +174,8 @@ out:
 )");
   ASSERT_EQ(fused_header.plan.bounded.size(), 1u);
   EXPECT_EQ(fused_header.plan.bounded[0].lowest_entry, 7 - jit_llvm::kUnpolledBudget / 4);
+  EXPECT_EQ(fused_header.plan.bounded[0].limit_ip, 0u);
+  EXPECT_EQ(fused_header.plan.bounded[0].exit_ip, 0u);
   Planned do_while = plan_of(R"(
 top:
     GetSlot 1
@@ -181,6 +188,54 @@ top:
   EXPECT_EQ(do_while.plan.bounded[0].slot, 0u);
   EXPECT_EQ(do_while.plan.bounded[0].lowest_entry, 1000 - jit_llvm::kUnpolledBudget / (1 + 1 + 64 + 1 + 1))
       << "Pow weighs 64 against the budget";
+  EXPECT_EQ(do_while.plan.bounded[0].limit_ip, 4u);
+  EXPECT_EQ(do_while.plan.bounded[0].exit_ip, 4u);
+}
+
+// `i = i + 1` as a frontend writes it is the loop's increment, unless a jump lands inside
+// it (then the value stored is not the counter plus one).
+TEST(JitPlanner, an_add_of_one_stored_back_counts_as_the_increment) {
+  Planned add = plan_of(R"(
+top:
+    GetSlot 0
+    LoadInt 100000
+    NumLt
+    JumpIfFalse out
+    GetSlot 0
+    LoadInt 1
+    Add
+    SetSlot 0
+    Jump top
+out:
+    Nop
+)");
+  ASSERT_EQ(add.plan.bounded.size(), 1u);
+  EXPECT_EQ(add.plan.bounded[0].limit_excl, 100000);
+  for (const char* other : {"LoadInt 2", "LoadFloat 1.0"}) {
+    Planned p = plan_of(std::string("top:\n    GetSlot 0\n    LoadInt 10\n    NumLt\n    JumpIfFalse out\n"
+                                    "    GetSlot 0\n    ") + other + "\n    Add\n    SetSlot 0\n    Jump top\nout:\n    Nop\n");
+    EXPECT_TRUE(p.plan.bounded.empty()) << other;
+  }
+  Planned into = plan_of(R"(
+top:
+    GetSlot 0
+    LoadInt 10
+    NumLt
+    JumpIfFalse out
+    GetSlot 1
+    GetSlot 2
+    JumpIfTrue mid
+    Pop
+    GetSlot 0
+mid:
+    LoadInt 1
+    Add
+    SetSlot 0
+    Jump top
+out:
+    Nop
+)");
+  EXPECT_TRUE(into.plan.bounded.empty());
 }
 
 // The reference's counter loop as a trace records it: the test at the bottom, unfused.
@@ -198,6 +253,8 @@ top:
   EXPECT_EQ(lt.plan.bounded[0].header, 0u);
   EXPECT_EQ(lt.plan.bounded[0].latch, 4u);
   EXPECT_EQ(lt.plan.bounded[0].lowest_entry, 1000 - jit_llvm::kUnpolledBudget / 5);
+  EXPECT_EQ(lt.plan.bounded[0].limit_ip, 2u);
+  EXPECT_EQ(lt.plan.bounded[0].exit_ip, 4u);
   Planned le = plan_of(R"(
 top:
     PreIncSlotVoid 0
@@ -276,6 +333,19 @@ top:
 out:
     Nop
 )",
+      // `i <= INT64_MAX` never fails: the counter wraps (regression: entered near the
+      // limit, this loop ran unpolled for ever and ignored interrupts)
+      R"(
+top:
+    GetSlot 0
+    LoadInt 9223372036854775807
+    NumLe
+    JumpIfFalse out
+    PreIncSlotVoid 0
+    Jump top
+out:
+    Nop
+)",
       // counting down with a greater-than test
       R"(
 top:
@@ -346,8 +416,8 @@ out:
     ASSERT_TRUE(p.ok);
     for (const BoundedLoop& l : p.plan.bounded) EXPECT_NE(l.header, 0u) << text;
   }
-  // The loop inside the fifth case is itself a counted loop.
-  Planned nest = plan_of(kCases[4]);
+  // The loop inside the sixth case is itself a counted loop.
+  Planned nest = plan_of(kCases[5]);
   ASSERT_EQ(nest.plan.bounded.size(), 1u);
   EXPECT_EQ(nest.plan.bounded[0].header, 6u);
 }

@@ -407,15 +407,20 @@ class Watchdog {
   std::thread thread_;
 };
 
-// Runs `vm` with the block tier forced (sync, strict) while a Watchdog interrupts it.
-VMResult run_block_tier_under_watchdog(VM& vm, uint64_t units = 0) {
+// Runs `vm` with the block tier forced (sync, strict).
+VMResult run_block_tier(VM& vm) {
   JitOptions options;
   options.tiers = JitTiers::Block;
   options.sync = true;
   options.strict = true;
   vm.enable_jit(options);
-  Watchdog watchdog(vm, units);
   return vm.run();
+}
+
+// run_block_tier() while a Watchdog interrupts it.
+VMResult run_block_tier_under_watchdog(VM& vm, uint64_t units = 0) {
+  Watchdog watchdog(vm, units);
+  return run_block_tier(vm);
 }
 
 // An inner counted loop runs natively without polling (it cannot run longer than about a
@@ -458,18 +463,24 @@ inner_done:
   EXPECT_GE(vm.frames()[0].slots[0].as_int(), laps);
 }
 
-// The counter starts 4e9 below the limit: far more laps than a loop may run unpolled, so
-// the unit takes its polled version and the watchdog stops it. Were it unpolled, the run
-// would finish (a few seconds) with no error.
-TEST_F(JitVm, a_counted_loop_entered_far_below_its_limit_polls_at_every_lap) {
+// The counter starts 4e9 below the limit: the loop runs in strips of about a million laps
+// with a poll between two (the float product keeps LLVM from closing a strip, so the whole
+// loop would take seconds), and the watchdog stops it between two strips, at the header.
+TEST_F(JitVm, a_counted_loop_entered_far_below_its_limit_polls_between_strips) {
   Chunk chunk = assembled(R"(
   LoadInt -4000000000
   SetSlot 0
+  LoadFloat 1.0
+  SetSlot 1
 top:
   GetSlot 0
   LoadInt 100
   NumLt
   JumpIfFalse done
+  GetSlot 1
+  LoadFloat 1.0000001
+  Mul
+  SetSlot 1
   PreIncSlotVoid 0
   Jump top
 done:
@@ -480,6 +491,67 @@ done:
   const VMResult r = run_block_tier_under_watchdog(vm);
   EXPECT_TRUE(IsErrorWith(r, "interrupted")) << r.repr();
   EXPECT_LT(vm.frames()[0].slots[0].as_int(), 100);
+  EXPECT_EQ(vm.frames()[0].slots[1].kind(), ValueKind::Float);
+}
+
+// The same length with a sum LLVM closes: every strip is a formula, so 4e9 laps take a few
+// thousand strips, and the sum is the interpreter's (wrapping) one.
+TEST_F(JitVm, a_long_counted_sum_runs_in_closed_strips_to_the_interpreters_result) {
+  Chunk chunk = assembled(R"(
+  LoadInt -4000000000
+  SetSlot 0
+  LoadInt 0
+  SetSlot 1
+top:
+  GetSlot 0
+  LoadInt 100
+  NumLt
+  JumpIfFalse done
+  GetSlot 1
+  GetSlot 0
+  Add
+  SetSlot 1
+  PreIncSlotVoid 0
+  Jump top
+done:
+  GetSlot 1
+  ReturnValue
+)");
+  uint64_t want = 0;  // the interpreter's i64 sum wraps
+  for (int64_t i = -4000000000; i < 100; ++i) want += static_cast<uint64_t>(i);
+  VM vm(chunk);
+  const uint64_t entered = JitCompiler::stats().block.entered;
+  const VMResult r = run_block_tier(vm);
+  EXPECT_GT(JitCompiler::stats().block.entered, entered);
+  ASSERT_TRUE(IsOk(r, Value::Int(static_cast<int64_t>(want)))) << r.repr();
+  EXPECT_EQ(vm.frames()[0].slots[0], Value::Int(100));
+}
+
+// Every bounded-loop shape, entered three million laps below its limit, runs in strips
+// (about twenty) whose test compares with the strip's end instead of the limit: each ends
+// with the interpreter's sum, counter and slot kinds.
+TEST_F(JitVm, every_counted_loop_shape_runs_in_strips_to_the_interpreters_state) {
+  const std::string setup = "  LoadInt -1000000\n  SetSlot 0\n  LoadInt 0\n  SetSlot 1\n";
+  const std::string sum = "  GetSlot 1\n  GetSlot 0\n  Add\n  SetSlot 1\n";
+  const std::string done = "done:\n  GetSlot 1\n";
+  const std::string shapes[] = {
+      // while, NumLt and NumLe
+      "top:\n  GetSlot 0\n  LoadInt 2000000\n  NumLt\n  JumpIfFalse done\n" + sum +
+          "  PreIncSlotVoid 0\n  Jump top\n" + done,
+      "top:\n  GetSlot 0\n  LoadInt 2000000\n  NumLe\n  JumpIfFalse done\n" + sum +
+          "  PreIncSlotVoid 0\n  Jump top\n" + done,
+      // do-while, NumLt and NumLe
+      "top:\n" + sum + "  PreIncSlotVoid 0\n  GetSlot 0\n  LoadInt 2000000\n  NumLt\n  JumpIfTrue top\n" + done,
+      "top:\n" + sum + "  PreIncSlotVoid 0\n  GetSlot 0\n  LoadInt 2000000\n  NumLe\n  JumpIfTrue top\n" + done,
+      // the fused header and the fused latch
+      "top:\n  SlotLtIntJumpIfFalse 0, 2000000, done\n" + sum + "  PreIncSlot 0\n  Pop\n  Jump top\n" + done,
+      "top:\n" + sum + "  SlotIncLtIntJumpBack 0, 2000000, top\n" + done,
+  };
+  for (const std::string& shape : shapes) {
+    const uint64_t before = entered(JitTiers::Block);
+    compare(setup + shape, JitTiers::Block);
+    EXPECT_GT(entered(JitTiers::Block), before) << shape;
+  }
 }
 
 // A nest of counted loops through the block tier (the inner one unpolled, and closed by
