@@ -9,13 +9,19 @@
 #include <vector>
 
 #include "fusevm/op.hpp"
+#include "fusevm/value.hpp"
 
 namespace fusevm {
 
-/// A slot's kind when a trace was compiled. The reference has only Int and Float and turns
-/// every other value into Int 0 (spec/jit.md §4.15 Q1); our traces keep kinds, so Undef and
-/// Bool are kinds of their own, and `Any` marks a slot the trace never touches.
-enum class SlotKind : uint8_t { Int = 0, Float = 1, Undef = 2, Bool = 3, Any = 4 };
+/// A slot's kind when a trace was compiled (ARCHITECTURE §9 "Typing"). The reference has
+/// only Int and Float and turns every other value into Int 0 (spec/jit.md §4.15 Q1); our
+/// traces keep kinds: a slot the trace touches is Int, Float, Bool or Undef (the kinds
+/// native code holds), and the others describe slots it leaves alone. Other: Status, Ref,
+/// NativeFn. The reference's Int and Float keep their numbers.
+enum class SlotKind : uint8_t { Int = 0, Float = 1, Bool = 2, Undef = 3, Str = 4, Array = 5, Hash = 6, Other = 7 };
+
+/// The SlotKind of value kind `kind`.
+SlotKind slot_kind_of(ValueKind kind);
 
 /// Where a path goes on at an op the trace tree already has: after the op at position `at`
 /// of this path (an inner loop's backward jump, or the op where a side path meets its
@@ -47,7 +53,8 @@ struct TraceMetadata {
   size_t fallthrough_ip = 0;   ///< where the loop's normal exit goes on
   std::vector<Op> ops;               ///< the recorded lap, closing jump included
   std::vector<size_t> recorded_ips;  ///< the ip each op of the lap was run from
-  /// The kind of each slot of the loop's frame the trace was compiled for (Any: untouched).
+  /// The kind of each slot of the loop's frame when the trace was compiled (the slots it
+  /// touches are those it was compiled for), then of the slots the trace adds (globals).
   std::vector<SlotKind> slot_kinds_at_anchor;
   std::vector<TraceJoin> joins;            ///< the lap's joins (inner loops)
   std::vector<TraceSidePath> side_paths;   ///< the tree's other paths, parents first

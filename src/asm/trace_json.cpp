@@ -1,4 +1,5 @@
 // The trace metadata file format (asm.hpp trace_metadata_to_json / _from_json).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -22,15 +23,10 @@ constexpr const char* kHashScheme = "siphash-1-3";
 // operand list.
 constexpr size_t kMaxDepth = 16;
 
-const char* kind_name(SlotKind k) {
-  switch (k) {
-    case SlotKind::Int: return "Int";
-    case SlotKind::Float: return "Float";
-    case SlotKind::Undef: return "Undef";
-    case SlotKind::Bool: return "Bool";
-    default: return "Any";
-  }
-}
+// SlotKind's names in enum order (its numbers index this).
+constexpr const char* kKindNames[] = {"Int", "Float", "Bool", "Undef", "Str", "Array", "Hash", "Other"};
+
+const char* kind_name(SlotKind k) { return kKindNames[static_cast<size_t>(k)]; }
 
 Json ops_json(const std::vector<Op>& ops) {
   Json out = Json::array();
@@ -137,16 +133,12 @@ TraceMetadata read_trace(const Node& n, const std::string& path) {
                   const std::vector<Node>& items = array_of(v, where);
                   for (size_t i = 0; i < items.size(); ++i) {
                     const std::string& name = string_of(items[i], at(where, i));
-                    SlotKind k = SlotKind::Any;
-                    if (name == "Int") k = SlotKind::Int;
-                    else if (name == "Float") k = SlotKind::Float;
-                    else if (name == "Undef") k = SlotKind::Undef;
-                    else if (name == "Bool") k = SlotKind::Bool;
-                    else if (name != "Any") {
+                    const auto* known = std::find(std::begin(kKindNames), std::end(kKindNames), name);
+                    if (known == std::end(kKindNames)) {
                       fail(items[i], at(where, i), "unknown slot kind " + json_fields::quoted(name) +
-                                                       " (Int, Float, Undef, Bool or Any)");
+                                                       " (Int, Float, Bool, Undef, Str, Array, Hash or Other)");
                     }
-                    m.slot_kinds_at_anchor.push_back(k);
+                    m.slot_kinds_at_anchor.push_back(static_cast<SlotKind>(known - std::begin(kKindNames)));
                   }
                 } else if (key == "joins") {
                   m.joins = read_joins(v, where);

@@ -308,7 +308,8 @@ bool JitCompiler::trace_import(const Chunk& chunk, const TraceMetadata& meta, st
   if (result.entry == nullptr) return fail("the trace did not compile: " + result.reason);
   // What is stored is what was checked, in the form a VM stores (so exports compare equal).
   jit::store_trace(jit::StoredTrace{
-      jit::trace_metadata(chunk, meta.anchor_ip, t->tree->paths, t->tree->trace, t->tags), t->tree, lowered.list,
+      jit::trace_metadata(chunk, meta.anchor_ip, t->tree->paths, t->tree->trace, t->tags, meta.slot_kinds_at_anchor),
+      t->tree, lowered.list,
       t->tags, std::move(unit)});
   return true;
 }

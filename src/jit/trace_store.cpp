@@ -27,16 +27,11 @@ Store& store() {
 constexpr size_t kMaxImportedOps = size_t{1} << 16;
 constexpr size_t kMaxImportedSlots = size_t{1} << 16;
 
-SlotKind kind_of_tag(uint8_t tag) {
-  switch (tag) {
-    case jit_abi::kTagUndef: return SlotKind::Undef;
-    case jit_abi::kTagBool: return SlotKind::Bool;
-    case jit_abi::kTagInt: return SlotKind::Int;
-    case jit_abi::kTagFloat: return SlotKind::Float;
-    default: return SlotKind::Any;
-  }
-}
+// The kind native code holds for a slot it touches (tags are scalar ValueKinds).
+SlotKind kind_of_tag(uint8_t tag) { return slot_kind_of(static_cast<ValueKind>(tag)); }
 
+// The tag a trace is compiled for from a slot's kind; kTagUnused for kinds native code
+// does not hold.
 uint8_t tag_of_kind(SlotKind kind) {
   switch (kind) {
     case SlotKind::Undef: return jit_abi::kTagUndef;
@@ -132,12 +127,21 @@ std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowere
 }
 
 TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vector<TracePath>& paths,
-                             const SyntheticTrace& trace, std::span<const uint8_t> tags) {
+                             const SyntheticTrace& trace, std::span<const uint8_t> tags,
+                             std::span<const SlotKind> frame_kinds) {
   TraceMetadata m;
   m.chunk_op_hash = chunk.op_hash;
   m.anchor_ip = anchor;
   m.fallthrough_ip = trace.fallthrough;
-  for (uint8_t tag : tags) m.slot_kinds_at_anchor.push_back(kind_of_tag(tag));
+  m.slot_kinds_at_anchor.resize(std::max(tags.size(), frame_kinds.size()), SlotKind::Undef);
+  for (size_t s = 0; s < m.slot_kinds_at_anchor.size(); ++s) {
+    const bool touched = s < tags.size() && tags[s] != jit_abi::kTagUnused;
+    if (touched) {
+      m.slot_kinds_at_anchor[s] = kind_of_tag(tags[s]);
+    } else if (s < frame_kinds.size()) {
+      m.slot_kinds_at_anchor[s] = frame_kinds[s];
+    }
+  }
   for (size_t p = 0; p < paths.size(); ++p) {
     std::vector<Op> ops;
     std::vector<size_t> ips;

@@ -46,9 +46,11 @@ struct ReadyTrace {
 std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused);
 
 /// `paths` (synthesised as `trace`) at `anchor` of `chunk`, compiled for entry kinds `tags`
-/// (one per slot of the trace's site, jit_abi::kTagUnused for slots it does not touch).
+/// (one per slot of the trace's site, jit_abi::kTagUnused for slots it does not touch);
+/// the kinds of the slots it does not touch are `frame_kinds` (Undef past its end).
 TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vector<TracePath>& paths,
-                             const SyntheticTrace& trace, std::span<const uint8_t> tags);
+                             const SyntheticTrace& trace, std::span<const uint8_t> tags,
+                             std::span<const SlotKind> frame_kinds);
 
 /// A tree read back from metadata and checked against the chunk.
 struct ImportedTrace {

@@ -586,14 +586,15 @@ class VmDriver final : public JitHook {
   // The first time the trace at `anchor` runs: its tree goes to the process's store (for
   // other VMs and JitCompiler::trace_export), with the slot kinds it was entered with and
   // the unit compiled for them.
-  void store_trace_of(const VMState& st, uint64_t anchor, TraceCode& code, std::vector<uint8_t> tags) {
+  void store_trace_of(const VMState& st, uint64_t anchor, TraceCode& code, std::vector<uint8_t> tags,
+                      std::span<const SlotKind> frame_kinds) {
     code.stored = true;
     if (st.chunk.op_hash == 0) return;  // a hand-built chunk: no key
     std::shared_ptr<jit::VmUnit> unit;
     for (const Spec& spec : code.site.specs) {
       if (spec.tags == tags) unit = spec.unit;
     }
-    TraceMetadata meta = jit::trace_metadata(st.chunk, anchor, code.tree->paths, code.tree->trace, tags);
+    TraceMetadata meta = jit::trace_metadata(st.chunk, anchor, code.tree->paths, code.tree->trace, tags, frame_kinds);
     jit::store_trace(jit::StoredTrace{std::move(meta), code.tree, lowered_.list, std::move(tags), std::move(unit)});
   }
 
@@ -662,6 +663,10 @@ class VmDriver final : public JitHook {
     // Kinds at entry, before the trace changes them: what the stored tree says it takes.
     std::vector<uint8_t> entry_kinds;
     const bool store_now = !code->stored && entry_tags(st.frames.back(), trace.site, entry_kinds);
+    std::vector<SlotKind> frame_kinds;
+    if (store_now) {
+      for (const Value& v : st.frames.back().slots) frame_kinds.push_back(slot_kind_of(v.kind()));
+    }
     lent_ = &lent;  // enter() settles it between leaving native code and polling
     const JitOutcome o =
         visit_code(st, trace.chunk, code->site, jit_abi::kVmTierBlock, Tier::Trace, true, &trace.real_ip);
@@ -669,7 +674,7 @@ class VmDriver final : public JitHook {
     lent.cancel();  // (nothing left to do when enter() settled it)
     counter = o == JitOutcome::Ran ? kAgainNow : code->site.next_counter;
     if (o != JitOutcome::Ran) return o;
-    if (store_now) store_trace_of(st, anchor, *code, std::move(entry_kinds));
+    if (store_now) store_trace_of(st, anchor, *code, std::move(entry_kinds), frame_kinds);
     // A side exit: the trace left inside the loop. At a guard that gets hot, the path from
     // there is recorded and joins the tree; other exits (an op left to the interpreter, a
     // guard whose path could not be recorded, a full tree) count, and too many drop the

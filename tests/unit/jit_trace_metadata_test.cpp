@@ -97,6 +97,55 @@ TEST_F(JitTraceMetadata, a_compiled_loop_exports_its_lap_with_ips_ops_and_kinds)
   EXPECT_EQ(all[0], *m);
 }
 
+// Slots the trace leaves alone keep their own kinds in the metadata (ARCHITECTURE's SlotKind:
+// the reference would call them Int), every kind survives the file format, and a touched
+// slot may only be named with a kind native code holds.
+TEST_F(JitTraceMetadata, untouched_slots_export_their_own_kinds_and_only_scalars_are_imported) {
+  Chunk chunk = assembled_or_fail(R"(
+    LoadConst "s"
+    SetSlot 1
+    LoadInt 1
+    LoadInt 2
+    MakeArray 2
+    SetSlot 2
+    LoadTrue
+    SetSlot 3
+    LoadInt 0
+    SetSlot 0
+top:
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 200
+    NumLt
+    JumpIfTrue top
+    GetSlot 0
+    ReturnValue
+)");
+  EXPECT_TRUE(run_traced(chunk) == Value::Int(200));
+  JitCompiler jit;
+  std::optional<TraceMetadata> m = jit.trace_export(chunk, 10);
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->slot_kinds_at_anchor,
+            (std::vector<SlotKind>{SlotKind::Int, SlotKind::Str, SlotKind::Array, SlotKind::Bool}));
+  TraceMetadata every = *m;
+  every.slot_kinds_at_anchor = {SlotKind::Int,   SlotKind::Float, SlotKind::Bool, SlotKind::Undef,
+                                SlotKind::Str,   SlotKind::Array, SlotKind::Hash, SlotKind::Other};
+  const std::string text = trace_metadata_to_json(std::span<const TraceMetadata>(&every, 1));
+  EXPECT_NE(text.find("\"Other\""), std::string::npos) << text;
+  TraceMetadataLoad back = trace_metadata_from_json(text, "t.json");
+  ASSERT_TRUE(back.ok()) << back.message();
+  ASSERT_EQ(back.traces.size(), 1u);
+  EXPECT_EQ(back.traces[0], every);
+  std::string why;
+  EXPECT_TRUE(jit.trace_import(chunk, every, &why)) << why << ": slot 0 is the only one the trace touches";
+  for (SlotKind k : {SlotKind::Str, SlotKind::Array, SlotKind::Hash, SlotKind::Other}) {
+    TraceMetadata bad = *m;
+    bad.slot_kinds_at_anchor[0] = k;
+    EXPECT_FALSE(jit.trace_import(chunk, bad, &why)) << static_cast<int>(k);
+    EXPECT_NE(why.find("slot 0"), std::string::npos) << why;
+  }
+}
+
 TEST_F(JitTraceMetadata, a_tree_with_a_side_path_is_one_entry_and_survives_a_json_round_trip) {
   Chunk chunk = assembled_or_fail(kBranchy);
   const TraceMetadata tree = branchy_tree(chunk);
@@ -209,7 +258,7 @@ TEST_F(JitTraceMetadata, randomly_damaged_metadata_is_refused_or_runs_exactly) {
         }
         case 3: side.parent_pos = pick(m.ops.size() + 1); break;
         case 4: if (!side.joins.empty()) side.joins[0].pos = pick(m.ops.size() + 1); break;
-        case 5: m.slot_kinds_at_anchor[pick(3)] = static_cast<SlotKind>(pick(5)); break;
+        case 5: m.slot_kinds_at_anchor[pick(3)] = static_cast<SlotKind>(pick(8)); break;
         case 6: m.fallthrough_ip = pick(chunk.ops.size() + 1); break;
         default: {  // drop an op and its ip
           const size_t i = pick(m.ops.size());
@@ -274,7 +323,7 @@ TEST_F(JitTraceMetadata, the_file_format_refuses_what_it_does_not_know_naming_th
             std::string::npos);
   const std::string trace = "\"chunk_op_hash\": 1, \"anchor_ip\": 0, \"fallthrough_ip\": 2, \"ops\": [\"Nop\"], "
                             "\"recorded_ips\": [0], \"slot_kinds_at_anchor\": ";
-  EXPECT_NE(error_of(head + "\"traces\": [\n{" + trace + "[\"Str\"]}]}").find("t.json:3: traces[0].slot_kinds_at_anchor[0]"),
+  EXPECT_NE(error_of(head + "\"traces\": [\n{" + trace + "[\"String\"]}]}").find("t.json:3: traces[0].slot_kinds_at_anchor[0]"),
             std::string::npos);
   EXPECT_NE(error_of(head + "\"traces\": [\n{" + trace + "[], \"colour\": 1}]}").find("unknown field \"colour\""),
             std::string::npos);
