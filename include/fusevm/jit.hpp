@@ -15,6 +15,7 @@
 #include "fusevm/chunk.hpp"
 #include "fusevm/trace_metadata.hpp"
 #include "fusevm/value.hpp"
+#include "fusevm/vm.hpp"
 
 namespace fusevm {
 
@@ -60,6 +61,10 @@ class JitExtension {
 /// each trace (its recorded paths, its ops with their ips, its exits, and when the VM
 /// goes, how often it was entered and left by each exit).
 enum class JitDump : uint8_t { None, Llvm, Asm, Trace };
+
+/// spec/jit.md §1.4: an opaque placeholder type the reference exports and never
+/// constructs, kept for parity.
+struct NativeCode {};
 
 /// Per-tier counters of the process's JIT engine.
 struct JitTierStats {
@@ -146,6 +151,52 @@ class JitCompiler {
   bool trace_import(const Chunk& chunk, const TraceMetadata& meta, std::string* why = nullptr);
   /// trace_import() of each; the number that succeeded.
   size_t trace_import_all(const Chunk& chunk, std::span<const TraceMetadata> metas);
+
+  // -- The reference's direct trace API (spec/jit.md §1.2, §4), on the process's trees ---
+  //
+  // Keys are (chunk.op_hash, loop header); a chunk without an op_hash (built by hand, not
+  // by ChunkBuilder) has no key, so these report nothing for it and installs fail.
+
+  /// spec/jit.md §4.5 without a chunk: true if `ops` could be a recorded lap closing at
+  /// `anchor_ip`: at most get_config().max_trace_len ops a trace may hold (Extended ops
+  /// only with a registered extension that lowers them), calls and returns balanced and
+  /// at most 4 deep, the last op a jump to the anchor in the loop's frame and no plain
+  /// Jump there before it. Adapted: inner loops, Keep jumps and a conditional jump to the
+  /// anchor that the lap did not take are accepted (this tier runs them).
+  bool is_trace_eligible(std::span<const Op> ops, size_t anchor_ip, std::string* why = nullptr) const;
+  /// trace_import() of a tree with the one path `ops`/`recorded_ips` (spec/jit.md §4.6):
+  /// checked against the chunk, compiled for `kinds` (blocking), and entered by VMs
+  /// created on the chunk afterwards; clears the key's counters and flags (Q12 fixed).
+  bool trace_install(const Chunk& chunk, size_t anchor_ip, size_t fallthrough_ip, std::span<const Op> ops,
+                     std::span<const size_t> recorded_ips, std::span<const SlotKind> kinds,
+                     std::string* why = nullptr);
+  /// Marks the key aborted (VMs created afterwards leave the loop interpreted); nothing
+  /// if the key has neither a tree nor counters.
+  void trace_abort(const Chunk& chunk, size_t anchor_ip);
+  /// The key has a tree with compiled code (flags aside).
+  bool trace_is_compiled(const Chunk& chunk, size_t anchor_ip) const;
+  /// A VM gave the loop up for good (its abort_retries used up), trace_bump_side_exit
+  /// reached max_side_exits, or trace_abort() was called; VMs created afterwards leave
+  /// the loop interpreted.
+  bool trace_is_blacklisted(const Chunk& chunk, size_t anchor_ip) const;
+  /// Exits from the key's tree that no side path took, summed over the process's VMs
+  /// since the last install; 0 without a key.
+  uint32_t trace_side_exit_count(const Chunk& chunk, size_t anchor_ip) const;
+  /// One more side exit at the key (saturating); at get_config().max_side_exits the key
+  /// is blacklisted. Nothing without a key.
+  void trace_bump_side_exit(const Chunk& chunk, size_t anchor_ip);
+  /// (loop header, fallthrough) of the key's tree; nullopt without one.
+  std::optional<std::pair<size_t, size_t>> trace_loop_anchors(const Chunk& chunk, size_t anchor_ip) const;
+  /// The calling thread's max_trace_len.
+  static size_t trace_max_len();
+  /// The highest slot index a trace may name: every u16 slot operand (the reference's 64
+  /// was the size of its snapshot buffers).
+  static uint16_t trace_max_slot();
+  /// The calling thread's tracing configuration: VM::enable_tracing_jit() takes it (a VM
+  /// enabled with enable_jit(JitOptions) takes options.trace instead); set_config
+  /// replaces it for VMs enabled afterwards. Defaults: TraceJitConfig{}.
+  static void set_config(const TraceJitConfig& config);
+  static TraceJitConfig get_config();
 
   /// A snapshot of the engine's counters.
   static JitStats stats();

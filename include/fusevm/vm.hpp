@@ -346,7 +346,8 @@ class VM {
   void enable_jit(JitTiers tiers);
   /// enable_jit with every option given.
   void enable_jit(const JitOptions& options);
-  /// enable_jit(JitTiers::Trace): the reference's switch for the tracing tier.
+  /// enable_jit(JitTiers::Trace) with the calling thread's tracing configuration
+  /// (JitCompiler::get_config()): the reference's switch for the tracing tier.
   void enable_tracing_jit();
   /// The JIT options in force (tiers == Off when the JIT is not enabled).
   JitOptions jit_options() const;

@@ -528,6 +528,29 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   return t;
 }
 
+std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowerings& lowered, size_t max_len) {
+  if (ops.empty()) return "no ops";
+  if (ops.size() > max_len) return std::to_string(ops.size()) + " ops, more than max_trace_len " + std::to_string(max_len);
+  size_t depth = 0;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    const std::string at = "op " + std::to_string(i) + " (" + std::string(op_name(op.code())) + ")";
+    if (!trace_op(op, lowered)) return at + " cannot be in a trace";
+    const bool closes = op.has_target() && op.target() == anchor && depth == 0;
+    if (i + 1 == ops.size()) {
+      if (!closes) return "the last op does not jump to the anchor in the loop's frame";
+    } else if (closes && op.code() == OpCode::Jump) {
+      return at + " closes the lap before its end";
+    }
+    if (op.code() == OpCode::Call && ++depth > kMaxInlineDepth) return at + ": calls nested too deep";
+    if (op.code() == OpCode::Return || op.code() == OpCode::ReturnValue) {
+      if (depth == 0) return at + " returns from the loop's frame";
+      --depth;
+    }
+  }
+  return "";
+}
+
 bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
                        std::vector<TracePath>& paths, std::string& why) {
   const uint64_t size = chunk.ops.size();

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -180,6 +181,14 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
 /// Else false with `why`.
 bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t anchor,
                        std::vector<TracePath>& paths, std::string& why);
+
+/// spec/jit.md §4.5's check of a recorded lap without its chunk (JitCompiler::
+/// is_trace_eligible): empty when `ops` could be a lap closing at `anchor` — at most
+/// `max_len` ops a trace may hold, calls and returns balanced and at most kMaxInlineDepth
+/// deep, the last op a jump to `anchor` in the loop's frame and no earlier one there;
+/// else why not. Lowered Extended ops, inner loops and Keep jumps are ours to run, so
+/// unlike the reference's check this one accepts them.
+std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowerings& lowered, size_t max_len);
 
 /// Text for `fusevm run --dump=trace`: the recorded paths, the trace chunk with each op's
 /// real ip, and where each exit goes.

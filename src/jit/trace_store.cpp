@@ -12,9 +12,12 @@ namespace fusevm::jit {
 
 namespace {
 
+using Key = std::pair<uint64_t, uint64_t>;  // (op_hash, loop header)
+
 struct Store {
   std::mutex mu;
-  std::map<std::pair<uint64_t, uint64_t>, StoredTrace> trees;  // ordered: exports list anchors in order
+  std::map<Key, StoredTrace> trees;  // ordered: exports list anchors in order
+  std::map<Key, TraceKeyState> keys;
 };
 
 Store& store() {
@@ -57,11 +60,62 @@ bool same_lowerings(const std::vector<jit_abi::AbiLowering>& a, const std::vecto
 
 }  // namespace
 
-void store_trace(StoredTrace entry) {
+void store_trace(StoredTrace entry, bool explicit_install) {
   Store& s = store();
   std::lock_guard<std::mutex> lock(s.mu);
-  const std::pair<uint64_t, uint64_t> key{entry.meta.chunk_op_hash, entry.meta.anchor_ip};
+  const Key key{entry.meta.chunk_op_hash, entry.meta.anchor_ip};
   s.trees.insert_or_assign(key, std::move(entry));
+  if (explicit_install) s.keys.erase(key);
+}
+
+bool stored_trace_compiled(uint64_t hash, uint64_t anchor) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  const auto it = s.trees.find({hash, anchor});
+  if (it == s.trees.end() || it->second.unit == nullptr || !it->second.unit->finished()) return false;
+  return it->second.unit->pending->result.entry != nullptr;
+}
+
+std::optional<TraceKeyState> trace_key_state(uint64_t hash, uint64_t anchor) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  const auto it = s.keys.find({hash, anchor});
+  if (it != s.keys.end()) return it->second;
+  if (s.trees.count({hash, anchor}) != 0) return TraceKeyState{};
+  return std::nullopt;
+}
+
+void note_side_exit(uint64_t hash, uint64_t anchor, uint32_t blacklist_at) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  TraceKeyState& k = s.keys[{hash, anchor}];
+  if (k.side_exits < UINT32_MAX) ++k.side_exits;
+  if (blacklist_at != 0 && k.side_exits >= blacklist_at) k.blacklisted = true;
+}
+
+void note_blacklisted(uint64_t hash, uint64_t anchor) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.keys[{hash, anchor}].blacklisted = true;
+}
+
+bool abort_trace_key(uint64_t hash, uint64_t anchor) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  const Key key{hash, anchor};
+  if (s.keys.count(key) == 0 && s.trees.count(key) == 0) return false;
+  s.keys[key].aborted = true;
+  return true;
+}
+
+std::vector<uint64_t> disabled_anchors(uint64_t hash) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  std::vector<uint64_t> out;
+  for (auto it = s.keys.lower_bound({hash, 0}); it != s.keys.end() && it->first.first == hash; ++it) {
+    if (it->second.blacklisted || it->second.aborted) out.push_back(it->first.second);
+  }
+  return out;
 }
 
 std::optional<TraceMetadata> stored_trace(uint64_t hash, uint64_t anchor) {
@@ -86,6 +140,7 @@ void clear_stored_traces() {
   Store& s = store();
   std::lock_guard<std::mutex> lock(s.mu);
   s.trees.clear();
+  s.keys.clear();
 }
 
 std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused) {

@@ -24,8 +24,31 @@ struct StoredTrace {
   std::vector<uint8_t> tags;
   std::shared_ptr<VmUnit> unit;  ///< may be null
 };
-/// Keep `entry` as the tree at (meta.chunk_op_hash, meta.anchor_ip), replacing any.
-void store_trace(StoredTrace entry);
+/// Keep `entry` as the tree at (meta.chunk_op_hash, meta.anchor_ip), replacing any; an
+/// explicit install (JitCompiler::trace_import) also clears the key's counters and flags
+/// (the reference keeps them, quirk Q12).
+void store_trace(StoredTrace entry, bool explicit_install);
+/// True if the tree at (hash, anchor) has compiled code.
+bool stored_trace_compiled(uint64_t hash, uint64_t anchor);
+
+/// What the process knows of a loop header besides its tree (the reference's per-key
+/// counters and flags, spec/jit.md §4.1; process-wide here, summed over VMs).
+struct TraceKeyState {
+  uint32_t side_exits = 0;   ///< exits no side path took, since the last install
+  bool blacklisted = false;  ///< given up (a VM's retries used up, or too many side exits)
+  bool aborted = false;      ///< JitCompiler::trace_abort
+};
+/// The state at (hash, anchor), if the key has a tree or a state.
+std::optional<TraceKeyState> trace_key_state(uint64_t hash, uint64_t anchor);
+/// One side exit at (hash, anchor); at `blacklist_at` (0: never) the key is blacklisted.
+void note_side_exit(uint64_t hash, uint64_t anchor, uint32_t blacklist_at);
+/// A VM gave the loop at (hash, anchor) up for good.
+void note_blacklisted(uint64_t hash, uint64_t anchor);
+/// Marks an existing key aborted; false if the key has neither tree nor state.
+bool abort_trace_key(uint64_t hash, uint64_t anchor);
+/// Loop headers of the chunk with op_hash `hash` that VMs must leave interpreted
+/// (blacklisted or aborted).
+std::vector<uint64_t> disabled_anchors(uint64_t hash);
 /// The tree at (hash, anchor), if any.
 std::optional<TraceMetadata> stored_trace(uint64_t hash, uint64_t anchor);
 /// Every tree of the chunk with op_hash `hash`, by anchor.

@@ -70,7 +70,7 @@ Value value_of(const jit_abi::AbiValue& v) {
 class VmDriver final : public JitHook {
  public:
   VmDriver(const Chunk& chunk, const JitOptions& options)
-      : options_(options), lowered_(jit::lowerings_for(chunk, options.extensions)) {
+      : options_(options), lowered_(jit::lowerings_for(chunk, options.extensions)), op_hash_(chunk.op_hash) {
     // The first backedge to any op comes due after block_threshold of them.
     // So does the first call at any Call op: block-tier subs compile after as many calls.
     const uint32_t t = std::max<uint32_t>(options.block_threshold, 1);
@@ -581,6 +581,13 @@ class VmDriver final : public JitHook {
       backedge_counter(r.anchor) = kAgainNow;
     }
     for (const std::string& why : refused) Engine::get().count_fallback(Tier::Trace, "stored trace not used: " + why);
+    // Loops the process gave up (or an embedder aborted) stay interpreted here too.
+    for (uint64_t anchor : jit::disabled_anchors(chunk.op_hash)) {
+      TraceSite& site = traces_[anchor];
+      site.code.reset();
+      site.off = true;
+      if (anchor < chunk.ops.size()) backedge_counter(anchor) = kNever;
+    }
   }
 
   // The first time the trace at `anchor` runs: its tree goes to the process's store (for
@@ -595,7 +602,8 @@ class VmDriver final : public JitHook {
       if (spec.tags == tags) unit = spec.unit;
     }
     TraceMetadata meta = jit::trace_metadata(st.chunk, anchor, code.tree->paths, code.tree->trace, tags, frame_kinds);
-    jit::store_trace(jit::StoredTrace{std::move(meta), code.tree, lowered_.list, std::move(tags), std::move(unit)});
+    jit::store_trace(jit::StoredTrace{std::move(meta), code.tree, lowered_.list, std::move(tags), std::move(unit)},
+                     /*explicit_install=*/false);
   }
 
   // --dump=trace: how the trace at `anchor` was used, when it goes (replaced or the VM ends).
@@ -628,6 +636,7 @@ class VmDriver final : public JitHook {
     t.code.reset();
     ++t.tries;
     t.off = t.tries > options_.trace.abort_retries;
+    if (t.off && op_hash_ != 0) jit::note_blacklisted(op_hash_, anchor);
     backedge_counter(anchor) = t.off ? kNever : -threshold_after(t.tries);
   }
 
@@ -702,6 +711,7 @@ class VmDriver final : public JitHook {
       counter = kAgainSoon;
       return JitOutcome::Record;
     }
+    if (op_hash_ != 0) jit::note_side_exit(op_hash_, anchor, /*blacklist_at=*/0);
     if (++t.side_exits >= std::max<uint32_t>(options_.trace.max_side_exits, 1)) {
       give_up(t, anchor, "trace given up: " + std::to_string(t.side_exits) + " side exits");
     }
@@ -809,6 +819,7 @@ class VmDriver final : public JitHook {
 
   JitOptions options_;
   jit::Lowerings lowered_;  // the chunk's Extended ops native code runs itself
+  uint64_t op_hash_;        // the chunk's key in the trace store (0: none)
   Site chunk_site_;
   std::unordered_map<uint64_t, Site> loops_;
   std::unordered_map<uint64_t, CallSite> calls_;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "fusevm/host.hpp"
+#include "fusevm/jit.hpp"
 #include "vm/fd_write.hpp"
 #include "vm/interp.hpp"
 #include "vm/native_stack.hpp"
@@ -258,7 +259,12 @@ void VM::enable_jit(JitTiers tiers) {
   enable_jit(with_jit_environment(options));
 }
 
-void VM::enable_tracing_jit() { enable_jit(JitTiers::Trace); }
+void VM::enable_tracing_jit() {
+  JitOptions options = with_jit_environment(JitOptions{});
+  options.tiers = JitTiers::Trace;
+  options.trace = JitCompiler::get_config();  // the thread's (spec/jit.md §1.6)
+  enable_jit(options);
+}
 
 void VM::enable_jit(const JitOptions& options) {
   VMState& st = *s_;
