@@ -25,6 +25,28 @@ inline std::string counter_loop(int64_t limit) {
          std::to_string(limit) + "\n    NumLt\n    JumpIfTrue top\n    GetSlot 0\n    ReturnValue\n";
 }
 
+// A loop of 4,000 laps (header at ip 2) whose every third lap calls builtin 0 (register one
+// returning anything): a side path no trace can hold, so its guard keeps exiting.
+inline const char* const kBuiltinEveryThirdLap = R"(
+    LoadInt 0
+    SetSlot 0
+top:
+    GetSlot 0
+    LoadInt 3
+    Mod
+    JumpIfTrue skip
+    CallBuiltin 0, 0
+    Pop
+skip:
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 4000
+    NumLt
+    JumpIfTrue top
+    GetSlot 0
+    ReturnValue
+)";
+
 inline bool jit_strict() {
   const char* s = std::getenv("FUSEVM_JIT_STRICT");
   return s != nullptr && std::strcmp(s, "1") == 0;

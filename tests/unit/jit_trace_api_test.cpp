@@ -178,26 +178,7 @@ TEST_F(JitTraceApi, abort_and_side_exit_bumps_blacklist_a_key_and_reinstalling_c
 // exiting: the exits are counted for the key, and once a VM has given the trace up for
 // good (retries used up) the key is blacklisted for the VMs that come after it.
 TEST_F(JitTraceApi, side_exits_of_vms_are_counted_and_a_loop_given_up_stays_interpreted) {
-  const std::string text = R"(
-    LoadInt 0
-    SetSlot 0
-top:
-    GetSlot 0
-    LoadInt 3
-    Mod
-    JumpIfTrue skip
-    CallBuiltin 0, 0
-    Pop
-skip:
-    PreIncSlotVoid 0
-    GetSlot 0
-    LoadInt 4000
-    NumLt
-    JumpIfTrue top
-    GetSlot 0
-    ReturnValue
-)";
-  Chunk chunk = assembled_or_fail(text);
+  Chunk chunk = assembled_or_fail(kBuiltinEveryThirdLap);
   JitCompiler jit;
   auto run = [&] {
     VM vm(chunk);

@@ -286,26 +286,7 @@ done:
 // backedge 5 skips it) leaves its guard exiting; those exits count, and after
 // max_side_exits the trace is given up (to be recorded again).
 TEST_F(JitTrace, a_side_path_that_cannot_be_traced_counts_toward_giving_the_trace_up) {
-  const std::string text = R"(
-    LoadInt 0
-    SetSlot 0
-top:
-    GetSlot 0
-    LoadInt 3
-    Mod
-    JumpIfTrue skip
-    CallBuiltin 0, 0
-    Pop
-skip:
-    PreIncSlotVoid 0
-    GetSlot 0
-    LoadInt 4000
-    NumLt
-    JumpIfTrue top
-    GetSlot 0
-    ReturnValue
-)";
-  Chunk chunk = assembled_or_fail(text);
+  Chunk chunk = assembled_or_fail(kBuiltinEveryThirdLap);
   VM vm(chunk);
   vm.register_builtin(0, [](VM&, uint8_t) { return Value(); });
   JitOptions o = *traced(5).jit;
