@@ -372,8 +372,10 @@ class VmBuilder {
   // c < hi; hi > c, so no overflow).
   llvm::Value* strip_limit(uint64_t ip, const ValState& s) {
     llvm::Value* hi = b_.CreateLoad(i64_, strip_end_of(s.loop - 1), "strip.hi");
-    const auto next = static_cast<OpCode>(req_.ops[ip + 1].code);
-    const bool le = static_cast<OpCode>(req_.ops[ip].code) == OpCode::LoadInt && next == OpCode::NumLe;
+    // A LoadInt limit is followed by its compare (BoundedLoop's shapes); a fused op may be
+    // the last op.
+    const bool le = static_cast<OpCode>(req_.ops[ip].code) == OpCode::LoadInt &&
+                    static_cast<OpCode>(req_.ops[ip + 1].code) == OpCode::NumLe;
     return le ? b_.CreateSub(hi, b_.getInt64(1)) : hi;
   }
 
