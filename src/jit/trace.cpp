@@ -2,8 +2,10 @@
 #include "jit/trace.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 
+#include "asm/literal.hpp"
 #include "fusevm/op.hpp"
 #include "jit/op_sets.hpp"
 
@@ -657,12 +659,23 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
 
 namespace {
 
+// An op as --dump=trace prints it: numbers as .fasm writes them (a LoadFloat's value, not
+// its bits; signed integers), other operands as their numbers.
 std::string op_text(const Op& op) {
   const OpInfo& info = op.info();
   std::string text(info.name);
   for (size_t k = 0; k < info.num_operands; ++k) {
     text += k == 0 ? " " : ", ";
-    text += std::to_string(op.raw_operand(k));
+    const uint64_t raw = op.raw_operand(k);
+    if (info.kinds[k] == OperandKind::F64) {
+      double f;
+      std::memcpy(&f, &raw, sizeof f);
+      text += fasm::print_float(f);
+    } else if (info.kinds[k] == OperandKind::I64 || info.kinds[k] == OperandKind::Limit) {
+      text += std::to_string(static_cast<int64_t>(raw));
+    } else {
+      text += std::to_string(raw);
+    }
   }
   return text;
 }

@@ -650,6 +650,38 @@ TEST_F(CliTest, ForcedTracingTierTracesAHotLoopAfterTraceThresholdBackedges) {
       << dump.err;
 }
 
+TEST_F(CliTest, RegressionTraceDumpPrintsFloatsAndNegativeNumbersAsWritten) {
+  // --dump=trace printed a LoadFloat's bits (4602678819172646912 for 0.5) and negative
+  // integers as unsigned.
+  if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
+  const std::string p = program("f.fasm", R"(
+    LoadInt 0
+    SetSlot 0
+    LoadFloat 0.0
+    SetSlot 1
+top:
+    GetSlot 1
+    LoadFloat 0.5
+    Add
+    SetSlot 1
+    GetSlot 0
+    LoadInt -1
+    Sub
+    SetSlot 0
+    GetSlot 0
+    LoadInt 100
+    NumLt
+    JumpIfTrue top
+    GetSlot 1
+    PrintLn 1
+)");
+  ToolRun dump = run_tool({"run", p, "--jit=trace", "--jit-sync", "--dump=trace", "--trace-threshold=3"});
+  EXPECT_EQ(dump.status, 0) << dump.err;
+  EXPECT_EQ(dump.out, "50\n");  // Float 50.0 prints as the interpreter prints it
+  EXPECT_NE(dump.err.find("LoadFloat 0.5"), std::string::npos) << dump.err;
+  EXPECT_NE(dump.err.find("LoadInt -1"), std::string::npos) << dump.err;
+}
+
 TEST_F(CliTest, TraceCacheKeepsTracesBetweenRunsAndABadFileOnlyWarns) {
   if (!fusevm::JitCompiler::available()) GTEST_SKIP() << fusevm::JitCompiler::unavailable_reason();
   const std::string p = program("p.fasm", kHotLoop);
