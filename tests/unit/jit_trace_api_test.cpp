@@ -95,6 +95,14 @@ TEST_F(JitTraceApi, is_trace_eligible_checks_a_lap_without_its_chunk) {
   call.insert(call.begin() + 1, {Op::LoadInt(3), Op::Call(0, 1), Op::SetSlot(0), Op::GetSlot(0), Op::ReturnValue(),
                                  Op::Pop()});
   EXPECT_TRUE(jit.is_trace_eligible(call, kAnchor, &why)) << why;
+  std::vector<Op> branchy_callee = lap;  // a branch inside the callee (phase 4)
+  branchy_callee.insert(branchy_callee.begin() + 1, {Op::LoadInt(3), Op::Call(0, 1), Op::SetSlot(0), Op::GetSlot(0),
+                                                     Op::JumpIfFalse(40), Op::GetSlot(0), Op::ReturnValue(), Op::Pop()});
+  EXPECT_TRUE(jit.is_trace_eligible(branchy_callee, kAnchor, &why)) << why;
+  std::vector<Op> builtin = lap;  // as in the reference: builtins are not run from traces yet
+  builtin.insert(builtin.begin() + 1, {Op::CallBuiltin(0, 0), Op::Pop()});
+  EXPECT_FALSE(jit.is_trace_eligible(builtin, kAnchor, &why));
+  EXPECT_NE(why.find("CallBuiltin"), std::string::npos) << why;
   std::vector<Op> unmatched = lap;
   unmatched.insert(unmatched.begin() + 1, Op::Call(0, 0));
   EXPECT_FALSE(jit.is_trace_eligible(unmatched, kAnchor, &why)) << "a Call without its Return";

@@ -11,7 +11,8 @@
 // - aborted recordings and given-up traces are retried abort_retries times, each after
 //   retry_backoff times as many backedges, instead of being permanent (Q16);
 // - a loop that reads and writes global variables is traced (the reference's traces take
-//   slots only): the globals ride in slots of the trace's own, guarded by kind.
+//   slots only): the globals ride in slots of the trace's own, guarded by kind;
+// - as in the reference, a CallBuiltin keeps its loop interpreted (not yet run from traces).
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -369,6 +370,89 @@ top:
   const JitTierStats t = trace_stats();
   EXPECT_EQ(reason_count(t, "recording aborted: an op traces do not run"), 4u) << "the first try and 3 retries";
   EXPECT_EQ(t.compiled + t.cached, 0u);
+}
+
+// §7.3 phase 1: a lap of ops that do nothing much (LoadInt, Pop, Nop, ...) compiles; 80.
+TEST_F(JitTrace, a_lap_of_plain_ops_compiles_and_counts_to_eighty) {
+  expect_same_as_interpreted(R"(
+    LoadInt 0
+    SetSlot 0
+top:
+    PreIncSlotVoid 0
+    LoadInt 5
+    Pop
+    Nop
+    LoadTrue
+    LoadFalse
+    Swap
+    Pop
+    Pop
+    GetSlot 0
+    LoadInt 80
+    NumLt
+    JumpIfTrue top
+    GetSlot 0
+    ReturnValue
+)",
+                             traced());
+  EXPECT_EQ(trace_stats().entered, 1u);
+}
+
+// §7.3 phase 5: an Int (150) or a Float 0.5 (120) on the stack at a guard inside the lap;
+// the guard's exit puts it back on the interpreter's stack (the branch goes both ways).
+TEST_F(JitTrace, a_value_on_the_stack_at_a_guard_goes_back_to_the_interpreter_at_its_exit) {
+  for (const auto& [value, limit] : {std::pair<const char*, int>{"LoadInt 7", 150}, {"LoadFloat 0.5", 120}}) {
+    expect_same_as_interpreted(std::string(R"(
+    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+top:
+    PreIncSlotVoid 0
+    )") + value + R"(
+    GetSlot 0
+    LoadInt 7
+    Mod
+    JumpIfTrue skip
+    PreIncSlotVoid 1
+skip:
+    Pop
+    GetSlot 0
+    LoadInt )" + std::to_string(limit) + R"(
+    NumLt
+    JumpIfTrue top
+    GetSlot 0
+    GetSlot 1
+    Add
+    ReturnValue
+)",
+                               traced());
+  }
+}
+
+// §7.3 phase 2, as in the reference: a builtin in every lap keeps the loop interpreted
+// (builtins are not yet run from traces).
+TEST_F(JitTrace, a_builtin_in_every_lap_keeps_the_loop_interpreted) {
+  Chunk chunk = assembled_or_fail(R"(
+    LoadInt 0
+    SetSlot 0
+top:
+    CallBuiltin 0, 0
+    Pop
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 200
+    NumLt
+    JumpIfTrue top
+    GetSlot 0
+    ReturnValue
+)");
+  VM vm(chunk);
+  vm.register_builtin(0, [](VM&, uint8_t) { return Value::Int(1); });
+  vm.enable_jit(*traced().jit);
+  EXPECT_TRUE(IsOk(vm.run(), Value::Int(200)));
+  EXPECT_EQ(trace_stats().compiled + trace_stats().cached, 0u);
+  EXPECT_GE(reason_count(trace_stats(), "recording aborted: an op traces do not run"), 1u);
 }
 
 TEST_F(JitTrace, a_lap_that_leaves_a_value_on_the_stack_is_not_traced) {
