@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "jit/trace.hpp"
@@ -581,13 +582,9 @@ class VmDriver final : public JitHook {
       backedge_counter(r.anchor) = kAgainNow;
     }
     for (const std::string& why : refused) Engine::get().count_fallback(Tier::Trace, "stored trace not used: " + why);
-    // Loops the process gave up (or an embedder aborted) stay interpreted here too.
-    for (uint64_t anchor : jit::disabled_anchors(chunk.op_hash)) {
-      TraceSite& site = traces_[anchor];
-      site.code.reset();
-      site.off = true;
-      if (anchor < chunk.ops.size()) backedge_counter(anchor) = kNever;
-    }
+    // Loops the process gave up (or an embedder aborted) stay interpreted here too, once
+    // they are the tracing tier's (trace_entry).
+    for (uint64_t anchor : jit::disabled_anchors(chunk.op_hash)) disabled_.insert(anchor);
   }
 
   // The first time the trace at `anchor` runs: its tree goes to the process's store (for
@@ -645,6 +642,10 @@ class VmDriver final : public JitHook {
     const uint64_t anchor = st.ip;
     TraceSite& t = traces_[anchor];
     int32_t& counter = backedge_counter(anchor);
+    if (!t.off && disabled_.count(anchor) != 0) {
+      t.code.reset();
+      t.off = true;
+    }
     if (t.off) {
       counter = kNever;
       return JitOutcome::Interpret;
@@ -820,6 +821,7 @@ class VmDriver final : public JitHook {
   JitOptions options_;
   jit::Lowerings lowered_;  // the chunk's Extended ops native code runs itself
   uint64_t op_hash_;        // the chunk's key in the trace store (0: none)
+  std::unordered_set<uint64_t> disabled_;  // loop headers the store says to leave alone
   Site chunk_site_;
   std::unordered_map<uint64_t, Site> loops_;
   std::unordered_map<uint64_t, CallSite> calls_;

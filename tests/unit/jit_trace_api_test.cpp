@@ -167,6 +167,17 @@ TEST_F(JitTraceApi, abort_and_side_exit_bumps_blacklist_a_key_and_reinstalling_c
   EXPECT_TRUE(jit.trace_is_blacklisted(chunk, kAnchor));
   EXPECT_TRUE(jit.trace_is_compiled(chunk, kAnchor)) << "flags aside, the code is there";
   EXPECT_EQ(entries_of_a_new_vm(chunk, Value::Int(200)), 0u) << "an aborted key stays interpreted";
+  {  // by the tracing tier: the block tier still takes the loop first when it is on
+    const uint64_t block_entered = JitCompiler::stats().block.entered;
+    VM vm(chunk);
+    JitOptions o;
+    o.tiers = JitTiers::All;
+    o.sync = true;
+    o.block_threshold = 1;
+    vm.enable_jit(o);
+    EXPECT_TRUE(IsOk(vm.run(), Value::Int(200)));
+    EXPECT_GT(JitCompiler::stats().block.entered, block_entered);
+  }
   // Q12 fixed: an explicit install starts the key afresh.
   ASSERT_TRUE(jit.trace_install(chunk, kAnchor, kFallthrough, lap_of(chunk), kLapIps, kinds));
   EXPECT_FALSE(jit.trace_is_blacklisted(chunk, kAnchor));
