@@ -367,8 +367,8 @@ class VmBuilder {
     return strip_ends_[loop];
   }
 
-  // The limit an unpolled version's test compares with (BoundedLoop::limit_ip), as the
-  // value the test's op uses: the strip's end, less one for NumLe (c <= hi - 1 iff
+  // The limit an unpolled version's test compares with (BoundedLoop::limit_ip; limit_at),
+  // as the value the test's op uses: the strip's end, less one for NumLe (c <= hi - 1 iff
   // c < hi; hi > c, so no overflow).
   llvm::Value* strip_limit(uint64_t ip, const ValState& s) {
     llvm::Value* hi = b_.CreateLoad(i64_, strip_end_of(s.loop - 1), "strip.hi");
@@ -653,31 +653,16 @@ class VmBuilder {
 
   // Emits op `ip` on `s`. For a conditional branch returns the i1 "jump taken"; for other
   // ops null. The caller has checked (step_kinds) that the op runs natively here.
-  Val& slot_of(ValState& s, uint16_t n) { return s.slots[plan_.pos(n)]; }
-
-  // The op holding a bounded loop's limit, in an unpolled version: the same op with the
-  // strip's end for its limit.
-  llvm::Value* emit_strip_test(uint64_t ip, ValState& s) {
-    const jit_abi::AbiOp& op = req_.ops[ip];
-    llvm::Value* hi = strip_limit(ip, s);
-    switch (static_cast<OpCode>(op.code)) {
-      case OpCode::LoadInt:
-        s.stack.push_back({hi, Kind::Int});
-        return nullptr;
-      case OpCode::SlotLtIntJumpIfFalse:  // jumps when NOT slot < limit
-        return b_.CreateICmpSGE(slot_of(s, op.small[0]).v, hi);
-      default: {  // SlotIncLtIntJumpBack
-        Val& v = slot_of(s, op.small[0]);
-        v = {b_.CreateAdd(v.v, b_.getInt64(1)), Kind::Int};
-        return b_.CreateICmpSLT(v.v, hi);
-      }
-    }
+  // The limit the op at `ip` compares with: its `constant`, or, in an unpolled version of
+  // the bounded loop whose limit op it is, the strip's end.
+  llvm::Value* limit_at(uint64_t ip, int64_t constant, const ValState& s) {
+    if (s.loop != 0 && ip == plan_.bounded[s.loop - 1].limit_ip) return strip_limit(ip, s);
+    return b_.getInt64(static_cast<uint64_t>(constant));
   }
 
   llvm::Value* emit_op(uint64_t ip, ValState& s) {
     const jit_abi::AbiOp& op = req_.ops[ip];
     std::vector<Val>& stack = s.stack;
-    if (s.loop != 0 && ip == plan_.bounded[s.loop - 1].limit_ip) return emit_strip_test(ip, s);
     auto pop = [&stack] {
       Val v = stack.back();
       stack.pop_back();
@@ -689,7 +674,7 @@ class VmBuilder {
       case OpCode::Nop:
         return nullptr;
       case OpCode::LoadInt:
-        stack.push_back({b_.getInt64(op.wide), Kind::Int});
+        stack.push_back({limit_at(ip, static_cast<int64_t>(op.wide), s), Kind::Int});
         return nullptr;
       case OpCode::LoadFloat:  // the exact bits, NaN payloads included
         stack.push_back({float_const(op.wide), Kind::Float});
@@ -823,11 +808,11 @@ class VmBuilder {
         return nullptr;
       }
       case OpCode::SlotLtIntJumpIfFalse:  // jumps when NOT slot < limit
-        return b_.CreateICmpSGE(to_i64(slot(op.small[0])), b_.getInt64(static_cast<int64_t>(op.i32)));
+        return b_.CreateICmpSGE(to_i64(slot(op.small[0])), limit_at(ip, op.i32, s));
       case OpCode::SlotIncLtIntJumpBack: {
         Val& v = slot(op.small[0]);
         v = {b_.CreateAdd(to_i64(v), b_.getInt64(1)), Kind::Int};
-        return b_.CreateICmpSLT(v.v, b_.getInt64(static_cast<int64_t>(op.i32)));
+        return b_.CreateICmpSLT(v.v, limit_at(ip, op.i32, s));
       }
       case OpCode::AccumSumLoop:
         accum_sum_loop(op, s);

@@ -145,11 +145,11 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
     if (target <= ip || (ip < inc && target > inc)) return std::nullopt;
     if (code(inc) == OpCode::SetSlot && target + 2 >= inc && target <= inc) return std::nullopt;
   }
-  // Laps from counter c: limit - c (limit - c + 1 with NumLe), at least 1 for the do-while
-  // shape; so c >= limit + inclusive - laps allows `laps` of them.
+  // Laps from counter c: limit_excl - c, at least 1 for the do-while shape; so
+  // c >= limit_excl - laps allows `laps` of them.
   const int64_t laps = std::max<int64_t>(1, kUnpolledBudget / std::max<int64_t>(1, lap_cost));
   l.laps = laps;
-  const __int128 lowest = static_cast<__int128>(limit) + (inclusive ? 1 : 0) - laps;
+  const __int128 lowest = static_cast<__int128>(l.limit_excl) - laps;
   l.lowest_entry = lowest < INT64_MIN ? INT64_MIN : static_cast<int64_t>(lowest);
   return l;
 }
