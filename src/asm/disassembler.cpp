@@ -1,5 +1,4 @@
 // The .fasm disassembler: text that assemble() turns back into an identical chunk.
-#include <cstring>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -103,14 +102,8 @@ class Disassembler {
   static std::string operand_text(const Chunk& c, const Names& names, const Op& op, size_t k,
                                   OperandKind kind) {
     uint64_t raw = op.raw_operand(k);
+    if (std::optional<std::string> number = fasm::print_number_operand(kind, raw)) return *number;
     switch (kind) {
-      case OperandKind::I64: return std::to_string(static_cast<int64_t>(raw));
-      case OperandKind::Limit: return std::to_string(static_cast<int64_t>(raw));
-      case OperandKind::F64: {
-        double f;
-        std::memcpy(&f, &raw, 8);
-        return fasm::print_float(f);
-      }
       case OperandKind::Const: return prefixed('#', raw);
       case OperandKind::Name: return names.operand(raw);
       case OperandKind::Block:

@@ -357,4 +357,17 @@ std::string print_literal(const Value& v) {
   return out;
 }
 
+std::optional<std::string> print_number_operand(OperandKind kind, uint64_t raw) {
+  switch (kind) {
+    case OperandKind::I64:
+    case OperandKind::Limit: return std::to_string(static_cast<int64_t>(raw));
+    case OperandKind::F64: {
+      double f;
+      std::memcpy(&f, &raw, sizeof f);
+      return print_float(f);
+    }
+    default: return std::nullopt;
+  }
+}
+
 }  // namespace fusevm::fasm

@@ -10,6 +10,7 @@
 
 #include "asm/lexer.hpp"
 #include "fusevm/asm.hpp"
+#include "fusevm/op.hpp"
 #include "fusevm/value.hpp"
 
 namespace fusevm::fasm {
@@ -84,5 +85,8 @@ Value parse_literal(Cursor& c);
 std::string print_float(double f);
 /// Literal text that parse_literal reads back to an identical value.
 std::string print_literal(const Value& v);
+/// An operand of kind `kind` that is a number (I64, Limit, F64) as .fasm writes it (signed,
+/// or print_float of its bits); nullopt for other kinds.
+std::optional<std::string> print_number_operand(OperandKind kind, uint64_t raw);
 
 }  // namespace fusevm::fasm

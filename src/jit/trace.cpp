@@ -2,7 +2,6 @@
 #include "jit/trace.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <optional>
 
 #include "asm/literal.hpp"
@@ -667,15 +666,7 @@ std::string op_text(const Op& op) {
   for (size_t k = 0; k < info.num_operands; ++k) {
     text += k == 0 ? " " : ", ";
     const uint64_t raw = op.raw_operand(k);
-    if (info.kinds[k] == OperandKind::F64) {
-      double f;
-      std::memcpy(&f, &raw, sizeof f);
-      text += fasm::print_float(f);
-    } else if (info.kinds[k] == OperandKind::I64 || info.kinds[k] == OperandKind::Limit) {
-      text += std::to_string(static_cast<int64_t>(raw));
-    } else {
-      text += std::to_string(raw);
-    }
+    text += fasm::print_number_operand(info.kinds[k], raw).value_or(std::to_string(raw));
   }
   return text;
 }
