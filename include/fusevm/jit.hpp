@@ -170,14 +170,14 @@ class JitCompiler {
   bool trace_install(const Chunk& chunk, size_t anchor_ip, size_t fallthrough_ip, std::span<const Op> ops,
                      std::span<const size_t> recorded_ips, std::span<const SlotKind> kinds,
                      std::string* why = nullptr);
-  /// Marks the key aborted (VMs created afterwards leave the loop interpreted); nothing
-  /// if the key has neither a tree nor counters.
+  /// Marks the key aborted (VMs created afterwards keep the loop out of the tracing tier);
+  /// nothing if the key has neither a tree nor counters.
   void trace_abort(const Chunk& chunk, size_t anchor_ip);
   /// The key has a tree with compiled code (flags aside).
   bool trace_is_compiled(const Chunk& chunk, size_t anchor_ip) const;
   /// A VM gave the loop up for good (its abort_retries used up), trace_bump_side_exit
-  /// reached max_side_exits, or trace_abort() was called; VMs created afterwards leave
-  /// the loop interpreted.
+  /// reached max_side_exits, or trace_abort() was called; VMs created afterwards keep the
+  /// loop out of the tracing tier (the block tier, when on, may still compile it).
   bool trace_is_blacklisted(const Chunk& chunk, size_t anchor_ip) const;
   /// Exits from the key's tree that no side path took, summed over the process's VMs
   /// since the last install; 0 without a key.
