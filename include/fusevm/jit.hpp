@@ -72,6 +72,7 @@ struct JitTierStats {
   uint64_t cached = 0;          ///< units loaded from the on-disk object cache instead
   uint64_t failed = 0;          ///< compile attempts that failed (each reason counted below)
   uint64_t entered = 0;         ///< native entries
+  uint64_t call_outs = 0;       ///< builtins native code had the core run (tracing tier)
   uint64_t fell_back = 0;       ///< calls that returned "interpret it yourself"
   uint64_t compile_ns = 0;      ///< time spent compiling, in the plugin
   std::vector<std::pair<std::string, uint64_t>> reasons;  ///< failure/fallback reason -> count

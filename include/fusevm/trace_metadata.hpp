@@ -22,6 +22,8 @@ enum class SlotKind : uint8_t { Int = 0, Float = 1, Bool = 2, Undef = 3, Str = 4
 
 /// The SlotKind of value kind `kind`.
 SlotKind slot_kind_of(ValueKind kind);
+/// The name of `kind` as the trace file writes it ("Int", ..., "Other").
+const char* slot_kind_name(SlotKind kind);
 
 /// Where a path goes on at an op the trace tree already has: after the op at position `at`
 /// of this path (an inner loop's backward jump, or the op where a side path meets its
@@ -33,6 +35,14 @@ struct TraceJoin {
   bool operator==(const TraceJoin&) const = default;
 };
 
+/// The kind the CallBuiltin at position `at` of a path returned when it was recorded: the
+/// trace goes on after the builtin with that kind (guarded).
+struct TraceResult {
+  size_t at = 0;
+  SlotKind kind = SlotKind::Undef;
+  bool operator==(const TraceResult&) const = default;
+};
+
 /// A path of a trace tree other than the lap: it starts where the guard at position
 /// `parent_pos` of path `parent` went the other way.
 struct TraceSidePath {
@@ -41,6 +51,7 @@ struct TraceSidePath {
   std::vector<Op> ops;               ///< the recorded ops
   std::vector<size_t> recorded_ips;  ///< the ip each was run from, parallel to ops
   std::vector<TraceJoin> joins;
+  std::vector<TraceResult> results;  ///< its builtins' result kinds
   bool operator==(const TraceSidePath&) const = default;
 };
 
@@ -58,6 +69,7 @@ struct TraceMetadata {
   std::vector<SlotKind> slot_kinds_at_anchor;
   std::vector<TraceJoin> joins;            ///< the lap's joins (inner loops)
   std::vector<TraceSidePath> side_paths;   ///< the tree's other paths, parents first
+  std::vector<TraceResult> results;        ///< the lap's builtins' result kinds
   bool operator==(const TraceMetadata&) const = default;
 };
 

@@ -23,10 +23,10 @@ constexpr const char* kHashScheme = "siphash-1-3";
 // operand list.
 constexpr size_t kMaxDepth = 16;
 
-// SlotKind's names in enum order (its numbers index this).
-constexpr const char* kKindNames[] = {"Int", "Float", "Bool", "Undef", "Str", "Array", "Hash", "Other"};
+// Kinds a file may name (slot_kind_name gives each its name).
+constexpr size_t kNumKinds = static_cast<size_t>(SlotKind::Other) + 1;
 
-const char* kind_name(SlotKind k) { return kKindNames[static_cast<size_t>(k)]; }
+const char* kind_name(SlotKind k) { return slot_kind_name(k); }
 
 Json ops_json(const std::vector<Op>& ops) {
   Json out = Json::array();
@@ -39,6 +39,13 @@ Json ops_json(const std::vector<Op>& ops) {
 Json joins_json(const std::vector<TraceJoin>& joins) {
   Json out = Json::array();
   for (const TraceJoin& j : joins) out.push_back(Json::array({j.at, j.path, j.pos}));
+  return out;
+}
+
+// Builtin result kinds as [at, "Kind"] pairs.
+Json results_json(const std::vector<TraceResult>& results) {
+  Json out = Json::array();
+  for (const TraceResult& r : results) out.push_back(Json::array({r.at, kind_name(r.kind)}));
   return out;
 }
 
@@ -79,6 +86,26 @@ std::vector<size_t> read_ips(const Node& n, const std::string& path) {
   return out;
 }
 
+SlotKind read_kind(const Node& n, const std::string& path) {
+  const std::string& name = string_of(n, path);
+  for (size_t k = 0; k < kNumKinds; ++k) {
+    if (name == slot_kind_name(static_cast<SlotKind>(k))) return static_cast<SlotKind>(k);
+  }
+  fail(n, path, "unknown slot kind " + json_fields::quoted(name) + " (Int, Float, Bool, Undef, Str, Array, Hash or Other)");
+}
+
+std::vector<TraceResult> read_results(const Node& n, const std::string& path) {
+  std::vector<TraceResult> out;
+  const std::vector<Node>& items = array_of(n, path);
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string where = at(path, i);
+    const std::vector<Node>& r = array_of(items[i], where);
+    if (r.size() != 2) fail(items[i], where, "expected [at, kind], got " + std::to_string(r.size()) + " elements");
+    out.push_back(TraceResult{unsigned_in(r[0], where + "[0]", kMaxSize, "usize"), read_kind(r[1], where + "[1]")});
+  }
+  return out;
+}
+
 std::vector<TraceJoin> read_joins(const Node& n, const std::string& path) {
   std::vector<TraceJoin> out;
   const std::vector<Node>& items = array_of(n, path);
@@ -107,6 +134,8 @@ TraceSidePath read_side_path(const Node& n, const std::string& path) {
       p.recorded_ips = read_ips(v, where);
     } else if (key == "joins") {
       p.joins = read_joins(v, where);
+    } else if (key == "results") {
+      p.results = read_results(v, where);
     } else {
       return false;
     }
@@ -131,17 +160,11 @@ TraceMetadata read_trace(const Node& n, const std::string& path) {
                   m.recorded_ips = read_ips(v, where);
                 } else if (key == "slot_kinds_at_anchor") {
                   const std::vector<Node>& items = array_of(v, where);
-                  for (size_t i = 0; i < items.size(); ++i) {
-                    const std::string& name = string_of(items[i], at(where, i));
-                    const auto* known = std::find(std::begin(kKindNames), std::end(kKindNames), name);
-                    if (known == std::end(kKindNames)) {
-                      fail(items[i], at(where, i), "unknown slot kind " + json_fields::quoted(name) +
-                                                       " (Int, Float, Bool, Undef, Str, Array, Hash or Other)");
-                    }
-                    m.slot_kinds_at_anchor.push_back(static_cast<SlotKind>(known - std::begin(kKindNames)));
-                  }
+                  for (size_t i = 0; i < items.size(); ++i) m.slot_kinds_at_anchor.push_back(read_kind(items[i], at(where, i)));
                 } else if (key == "joins") {
                   m.joins = read_joins(v, where);
+                } else if (key == "results") {
+                  m.results = read_results(v, where);
                 } else if (key == "side_paths") {
                   const std::vector<Node>& items = array_of(v, where);
                   for (size_t i = 0; i < items.size(); ++i) m.side_paths.push_back(read_side_path(items[i], at(where, i)));
@@ -173,6 +196,7 @@ std::string trace_metadata_to_json(std::span<const TraceMetadata> traces) {
       j["ops"] = ops_json(p.ops);
       j["recorded_ips"] = p.recorded_ips;
       j["joins"] = joins_json(p.joins);
+      if (!p.results.empty()) j["results"] = results_json(p.results);
       side.push_back(std::move(j));
     }
     const std::pair<const char*, Json> fields[] = {
@@ -185,6 +209,9 @@ std::string trace_metadata_to_json(std::span<const TraceMetadata> traces) {
     for (size_t f = 0; f < std::size(fields); ++f) {
       out += (f == 0 ? "\n      \"" : ",\n      \"") + std::string(fields[f].first) + "\": " + fields[f].second.dump();
     }
+    // Only traces with builtins have the field, so files of traces without them read
+    // as before.
+    if (!m.results.empty()) out += ",\n      \"results\": " + results_json(m.results).dump();
     out += "\n    }";
   }
   out += traces.empty() ? "]\n}\n" : "\n  ]\n}\n";

@@ -1,5 +1,7 @@
-// SlotKind (trace_metadata.hpp) from a value's kind.
+// SlotKind (trace_metadata.hpp): from a value's kind, and its name.
 #include "fusevm/trace_metadata.hpp"
+
+#include <iterator>
 
 namespace fusevm {
 
@@ -14,6 +16,12 @@ SlotKind slot_kind_of(ValueKind kind) {
     case ValueKind::Hash: return SlotKind::Hash;
     default: return SlotKind::Other;
   }
+}
+
+const char* slot_kind_name(SlotKind kind) {
+  static constexpr const char* kNames[] = {"Int", "Float", "Bool", "Undef", "Str", "Array", "Hash", "Other"};
+  const auto k = static_cast<size_t>(kind);
+  return k < std::size(kNames) ? kNames[k] : "?";
 }
 
 }  // namespace fusevm

@@ -42,7 +42,7 @@ void drain_at_exit() {
 }
 
 struct TierCounters {
-  uint64_t compiled = 0, cached = 0, failed = 0, entered = 0, fell_back = 0, compile_ns = 0;
+  uint64_t compiled = 0, cached = 0, failed = 0, entered = 0, call_outs = 0, fell_back = 0, compile_ns = 0;
   std::map<std::string, uint64_t> reasons;
 
   JitTierStats snapshot() const {
@@ -51,6 +51,7 @@ struct TierCounters {
     s.cached = cached;
     s.failed = failed;
     s.entered = entered;
+    s.call_outs = call_outs;
     s.fell_back = fell_back;
     s.compile_ns = compile_ns;
     s.reasons.assign(reasons.begin(), reasons.end());
@@ -175,6 +176,7 @@ const jit_abi::UnitRequest& OwnedRequest::finalized() {
   request.lowerings = lowerings.empty() ? nullptr : lowerings.data();
   request.num_lowerings = static_cast<uint32_t>(lowerings.size());
   request.quiet_jumps = quiet_jumps.empty() ? nullptr : quiet_jumps.data();
+  request.result_tags = result_tags.empty() ? nullptr : result_tags.data();
   return request;
 }
 
@@ -285,6 +287,11 @@ void Engine::count_compile(Tier tier, const Compiled& c) {
 void Engine::count_entry(Tier tier) {
   std::lock_guard<std::mutex> lock(impl_->stats_mu);
   ++impl_->tiers[static_cast<int>(tier)].entered;
+}
+
+void Engine::count_call_outs(Tier tier, uint64_t n) {
+  std::lock_guard<std::mutex> lock(impl_->stats_mu);
+  impl_->tiers[static_cast<int>(tier)].call_outs += n;
 }
 
 void Engine::count_fallback(Tier tier, const std::string& reason) {

@@ -39,6 +39,7 @@ struct OwnedRequest {
   std::vector<jit_abi::AbiLowering> lowerings;  ///< symbols point into lowering_symbols
   std::vector<std::string> lowering_symbols;
   std::vector<uint8_t> quiet_jumps;  ///< UnitRequest::quiet_jumps (empty: none)
+  std::vector<uint8_t> result_tags;  ///< UnitRequest::result_tags (empty: none)
   std::string name;
   /// `request` with its pointers aimed at the owned vectors.
   const jit_abi::UnitRequest& finalized();
@@ -81,6 +82,8 @@ class Engine {
   /// Count a compile outcome, a native entry or a fallback for `tier`.
   void count_compile(Tier tier, const Compiled& c);
   void count_entry(Tier tier);
+  /// Count `n` call-outs (builtins run for native code) of one entry into `tier`'s code.
+  void count_call_outs(Tier tier, uint64_t n);
   void count_fallback(Tier tier, const std::string& reason);
   /// The counters.
   JitStats stats();

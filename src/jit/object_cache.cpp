@@ -226,6 +226,8 @@ std::string cache_key(const jit_abi::UnitRequest& request, const CacheKeyContext
     h.u64(op.wide);
   }
   h.bytes(request.quiet_jumps, request.quiet_jumps != nullptr ? request.num_ops : 0);
+  h.u64(request.result_tags != nullptr ? 1 : 0);
+  h.bytes(request.result_tags, request.result_tags != nullptr ? request.num_ops : 0);
   h.u64(request.num_consts);
   for (uint64_t i = 0; request.consts != nullptr && i < request.num_consts; ++i) {
     h.u64(request.consts[i].kind);

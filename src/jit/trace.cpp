@@ -10,6 +10,16 @@
 
 namespace fusevm::jit {
 
+uint8_t abi_tag_of(SlotKind k) {
+  switch (k) {
+    case SlotKind::Int: return jit_abi::kTagInt;
+    case SlotKind::Float: return jit_abi::kTagFloat;
+    case SlotKind::Bool: return jit_abi::kTagBool;
+    case SlotKind::Undef: return jit_abi::kTagUndef;
+    default: return jit_abi::kTagUnused;
+  }
+}
+
 const char* trace_abort_name(TraceAbort why) {
   switch (why) {
     case TraceAbort::TooLong: return "recording aborted: longer than max_trace_len";
@@ -89,12 +99,20 @@ int32_t child_at(const std::vector<TracePath>& paths, TracePos at) {
 }  // namespace
 
 RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
-                     TraceRecording& rec, uint64_t ip, size_t frames, TraceAbort& why, std::string& detail) {
+                     TraceRecording& rec, uint64_t ip, size_t frames, const Value* top, TraceAbort& why,
+                     std::string& detail) {
   auto abort = [&](TraceAbort w, std::string d) {
     why = w;
     detail = std::move(d);
     return RecordStep::Abort;
   };
+  if (rec.awaiting_result) {  // the builtin recorded last has returned
+    rec.awaiting_result = false;
+    // A builtin that jumps (sets vm.ip) would go on elsewhere in other laps.
+    if (ip != rec.prev_ip + 1) return abort(TraceAbort::Op, "a builtin jumped, at ip " + std::to_string(rec.prev_ip));
+    TracePath& p = rec.paths[static_cast<size_t>(rec.current)];
+    p.results.emplace_back(p.ips.size() - 1, slot_kind_of(top != nullptr ? top->kind() : ValueKind::Undef));
+  }
   // Calls are inlined: the op runs in the loop's frame or in a frame a recorded Call made.
   if (frames < rec.frames) return abort(TraceAbort::LeftFrame, "at ip " + std::to_string(ip));
   if (frames > rec.frames + kMaxInlineDepth) {
@@ -194,9 +212,13 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
   if (!trace_op(op, lowered)) {
     return abort(TraceAbort::Op, std::string(op_name(op.code())) + " at ip " + std::to_string(ip));
   }
+  if (builtin_inside_call(op, depth)) {
+    return abort(TraceAbort::Op, "CallBuiltin inside an inlined call at ip " + std::to_string(ip));
+  }
   cur.ips.push_back(ip);
   cur.depths.push_back(d8);
   ++rec.recorded;
+  rec.awaiting_result = op.code() == OpCode::CallBuiltin;
   return RecordStep::Continue;
 }
 
@@ -206,6 +228,7 @@ namespace {
 // the trace's length is known: to the start of the path attached to that guard, or past
 // the end (an exit).
 constexpr uint64_t kExitBit = uint64_t{1} << 62;
+
 
 // True if trace ip `k` is where a path other than the first starts (no op falls into it).
 bool starts_path(const std::vector<uint64_t>& starts, uint64_t k) {
@@ -233,6 +256,9 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   // `quiet`: a jump of the trace's own for what falls through when interpreted, which
   // must not poll (the interpreter polls at the jumps it takes, and only there).
   std::vector<uint8_t> quiet;
+  // Per trace op: a CallBuiltin's recorded result kind as an AbiTag (VmSite::result_tags).
+  std::vector<uint8_t> result_tags;
+  bool has_builtins = false;
   // Slots: the loop frame's own, then one block per inline depth (the callee's slots and
   // a scratch slot for ReturnValue), then the global variables; the driver lends the frame
   // everything past its own for one entry (SyntheticTrace::globals, inline chains).
@@ -286,6 +312,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     t.real_ip.push_back(real);
     t.chain_of.push_back(chain);
     quiet.push_back(is_quiet ? 1 : 0);
+    result_tags.push_back(jit_abi::kTagUnused);
   };
   std::vector<uint32_t> exit_chain;  // per exit
   auto exit_to = [&](uint64_t real, int32_t path, size_t pos) {
@@ -413,6 +440,14 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
           if (value) emit(Op::SetSlot(scratch), ip);
           for (int64_t k = 0; k < drop; ++k) emit(Op::Pop(), ip);
           if (value) emit(Op::GetSlot(scratch), ip);
+        } else if (code == OpCode::CallBuiltin) {
+          if (builtin_inside_call(op, d)) return fail(TraceAbort::Op, "CallBuiltin inside an inlined call");
+          emit(op, ip);
+          // Native code goes on with the recorded kind when it holds that kind (guarded);
+          // else the builtin stays the interpreter's.
+          const std::optional<SlotKind> kind = path.result_at(i);
+          result_tags.back() = kind ? abi_tag_of(*kind) : jit_abi::kTagUnused;
+          has_builtins = true;
         } else {
           emit(op, ip);
         }
@@ -522,10 +557,11 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   }
   out.op_hash = out.compute_op_hash();
   std::string reason;
-  std::optional<VmSite> site = loop_site(out, lowered, 0, t.backedge, reason);
+  std::optional<VmSite> site = loop_site(out, lowered, 0, t.backedge, reason, /*builtins=*/true);
   if (!site) return fail(TraceAbort::Unit, reason);
   t.site = std::move(*site);
   t.site.quiet_jumps = std::move(quiet);
+  if (has_builtins) t.site.result_tags = std::move(result_tags);
   return t;
 }
 
@@ -543,6 +579,7 @@ std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowe
     } else if (closes && op.code() == OpCode::Jump) {
       return at + " closes the lap before its end";
     }
+    if (builtin_inside_call(op, depth)) return at + " is a builtin call inside an inlined call";
     if (op.code() == OpCode::Call && ++depth > kMaxInlineDepth) return at + ": calls nested too deep";
     if (op.code() == OpCode::Return || op.code() == OpCode::ReturnValue) {
       if (depth == 0) return at + " returns from the loop's frame";
@@ -582,6 +619,11 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
                     " cannot be in a trace");
       }
     }
+    for (const auto& [at, kind] : path.results) {
+      if (at >= path.ips.size() || chunk.ops[path.ips[at]].code() != OpCode::CallBuiltin) {
+        return fail(where + ": a result kind at a position that is not a CallBuiltin");
+      }
+    }
     for (const auto& [at, to] : path.loops) {
       if (at >= path.ips.size() || to.path < 0 || static_cast<size_t>(to.path) > p ||
           to.pos >= paths[static_cast<size_t>(to.path)].ips.size()) {
@@ -618,6 +660,9 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
       }
       const uint64_t ip = path.ips[i];
       const Op& op = chunk.ops[ip];
+      if (builtin_inside_call(op, stack.size())) {
+        return fail(where + ": CallBuiltin at ip " + std::to_string(ip) + " inside an inlined call");
+      }
       bool ok = false;
       if (op.code() == OpCode::Call) {
         const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(op.raw_operand(0)));
@@ -687,6 +732,10 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
     for (size_t i = 0; i < paths[p].ips.size(); ++i) {
       out += " " + std::to_string(paths[p].ips[i]);
       if (paths[p].depth(i) > 0) out += "/" + std::to_string(paths[p].depth(i));  // inside calls
+    }
+    for (const auto& [at, kind] : paths[p].results) {
+      out += "; the builtin at ip " + std::to_string(paths[p].ips[at]) + " returned " +
+             slot_kind_name(kind);
     }
     for (const auto& [at, to] : paths[p].loops) {
       out += "; ip " + std::to_string(paths[p].ips[at]) + " goes on at path " + std::to_string(to.path) + " ip " +

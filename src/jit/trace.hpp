@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fusevm/chunk.hpp"
+#include "fusevm/trace_metadata.hpp"
 #include "fusevm/vm.hpp"
 #include "jit/vm_units.hpp"
 
@@ -24,6 +25,10 @@ namespace fusevm::jit {
 
 /// Calls one trace may have inlined at once (the reference's MAX_DEOPT_FRAMES).
 inline constexpr size_t kMaxInlineDepth = 4;
+
+/// The AbiTag native code holds a value of SlotKind `k` as, or kTagUnused for the kinds
+/// it does not hold (Str, Array, Hash, Other).
+uint8_t abi_tag_of(SlotKind k);
 
 /// Why a recording stopped without a trace (the text is what --stats counts).
 enum class TraceAbort : uint8_t {
@@ -54,6 +59,17 @@ struct TracePath {
   /// parallel to ips; empty means every op is at depth 0.
   std::vector<uint8_t> depths;
   uint8_t depth(size_t i) const { return depths.empty() ? 0 : depths[i]; }
+  /// The kind each CallBuiltin of the path returned when it was recorded, by position in
+  /// `ips`: native code goes on after the builtin with that kind, guarded (a kind native
+  /// code does not hold leaves the builtin to the interpreter).
+  std::vector<std::pair<size_t, SlotKind>> results;
+  /// The recorded result kind of the CallBuiltin at `pos`, if any.
+  std::optional<SlotKind> result_at(size_t pos) const {
+    for (const auto& [at, kind] : results) {
+      if (at == pos) return kind;
+    }
+    return std::nullopt;
+  }
   int32_t parent = -1;       ///< the path whose guard it continues, or -1 (the first)
   size_t parent_pos = 0;     ///< that guard's position in the parent's ips
   /// Where the path goes on at an op the tree already has: an inner loop's backward jump,
@@ -86,6 +102,9 @@ struct TraceRecording {
   /// that op's depth.
   std::vector<uint64_t> inline_calls;
   uint64_t prev_ip = 0;     ///< the op seen last (recorded or followed)
+  /// A CallBuiltin was just recorded (as the last op of the current path): the next op
+  /// records the kind of its result, on top of the stack.
+  bool awaiting_result = false;
   /// A recording of the lap at `anchor` (path 0, empty).
   static TraceRecording lap(uint64_t anchor, uint64_t latch, size_t frames);
   /// A recording that extends `tree` from the guard at `from` (a new path there).
@@ -96,12 +115,18 @@ struct TraceRecording {
 /// What the recorder does with the op at `ip` that is about to run.
 enum class RecordStep : uint8_t { Continue, Close, Abort };
 
-/// Applies the recording rules to the op at `ip` in `frames` frames (main stream): it
-/// closes the recording when a jump landed on the anchor, aborts it (with `why` and
-/// `detail`) when the op or the place cannot be traced, follows the tree after a jump back
-/// into it, or appends the op to the current path.
+/// Applies the recording rules to the op at `ip` in `frames` frames (main stream), with
+/// `top` the value on top of the stack (null when it is empty): it closes the recording
+/// when a jump landed on the anchor, aborts it (with `why` and `detail`) when the op or
+/// the place cannot be traced, follows the tree after a jump back into it, or appends the
+/// op to the current path.
 RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
-                     TraceRecording& rec, uint64_t ip, size_t frames, TraceAbort& why, std::string& detail);
+                     TraceRecording& rec, uint64_t ip, size_t frames, const Value* top, TraceAbort& why,
+                     std::string& detail);
+
+/// True when `op` at inline depth `depth` is a builtin call inside an inlined call: the
+/// builtin would see the VM's frames without the call's, so traces leave it out.
+inline bool builtin_inside_call(const Op& op, size_t depth) { return depth > 0 && op.code() == OpCode::CallBuiltin; }
 
 /// An exit of a trace chunk: where the interpreter goes on, and which guard of which path
 /// left (a guard is the op at `pos` of path `path`; kNoGuard for other exits).

@@ -33,21 +33,15 @@ constexpr size_t kMaxImportedSlots = size_t{1} << 16;
 // The kind native code holds for a slot it touches (tags are scalar ValueKinds).
 SlotKind kind_of_tag(uint8_t tag) { return slot_kind_of(static_cast<ValueKind>(tag)); }
 
-// The tag a trace is compiled for from a slot's kind; kTagUnused for kinds native code
-// does not hold.
-uint8_t tag_of_kind(SlotKind kind) {
-  switch (kind) {
-    case SlotKind::Undef: return jit_abi::kTagUndef;
-    case SlotKind::Bool: return jit_abi::kTagBool;
-    case SlotKind::Int: return jit_abi::kTagInt;
-    case SlotKind::Float: return jit_abi::kTagFloat;
-    default: return jit_abi::kTagUnused;
-  }
-}
-
 std::vector<TraceJoin> joins_of(const TracePath& p) {
   std::vector<TraceJoin> out;
   for (const auto& [at, to] : p.loops) out.push_back(TraceJoin{at, to.path, to.pos});
+  return out;
+}
+
+std::vector<TraceResult> results_of(const TracePath& p) {
+  std::vector<TraceResult> out;
+  for (const auto& [at, kind] : p.results) out.push_back(TraceResult{at, kind});
   return out;
 }
 
@@ -208,9 +202,10 @@ TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vec
       m.ops = std::move(ops);
       m.recorded_ips = std::move(ips);
       m.joins = joins_of(paths[p]);
+      m.results = results_of(paths[p]);
     } else {
-      m.side_paths.push_back(
-          TraceSidePath{paths[p].parent, paths[p].parent_pos, std::move(ops), std::move(ips), joins_of(paths[p])});
+      m.side_paths.push_back(TraceSidePath{paths[p].parent, paths[p].parent_pos, std::move(ops), std::move(ips),
+                                           joins_of(paths[p]), results_of(paths[p])});
     }
   }
   return m;
@@ -229,7 +224,7 @@ std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& l
   size_t total = 0;
   // One path's ops and ips into `path`, checked against the chunk's.
   auto path_of = [&](const std::vector<Op>& ops, const std::vector<size_t>& ips, const std::vector<TraceJoin>& joins,
-                     TracePath& path, const std::string& where) -> bool {
+                     const std::vector<TraceResult>& results, TracePath& path, const std::string& where) -> bool {
     if (ops.size() != ips.size()) {
       why = where + ": " + std::to_string(ops.size()) + " ops but " + std::to_string(ips.size()) + " ips";
       return false;
@@ -247,16 +242,17 @@ std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& l
       path.ips.push_back(ips[i]);
     }
     for (const TraceJoin& j : joins) path.loops.emplace_back(j.at, TracePos{j.path, j.pos});
+    for (const TraceResult& r : results) path.results.emplace_back(r.at, r.kind);
     return true;
   };
   tree->paths.emplace_back();
-  if (!path_of(meta.ops, meta.recorded_ips, meta.joins, tree->paths[0], "the lap")) return std::nullopt;
+  if (!path_of(meta.ops, meta.recorded_ips, meta.joins, meta.results, tree->paths[0], "the lap")) return std::nullopt;
   for (size_t k = 0; k < meta.side_paths.size(); ++k) {
     const TraceSidePath& s = meta.side_paths[k];
     TracePath p;
     p.parent = s.parent;
     p.parent_pos = s.parent_pos;
-    if (!path_of(s.ops, s.recorded_ips, s.joins, p, "side path " + std::to_string(k + 1))) return std::nullopt;
+    if (!path_of(s.ops, s.recorded_ips, s.joins, s.results, p, "side path " + std::to_string(k + 1))) return std::nullopt;
     tree->paths.push_back(std::move(p));
   }
   if (!check_trace_paths(chunk, lowered, meta.anchor_ip, tree->paths, why)) return std::nullopt;
@@ -273,7 +269,7 @@ std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& l
   if (meta.slot_kinds_at_anchor.size() > kMaxImportedSlots) return fail("too many slot kinds");
   t.tags.assign(site.num_slots, jit_abi::kTagUnused);
   for (uint16_t s : site.slots) {
-    const uint8_t tag = s < meta.slot_kinds_at_anchor.size() ? tag_of_kind(meta.slot_kinds_at_anchor[s])
+    const uint8_t tag = s < meta.slot_kinds_at_anchor.size() ? abi_tag_of(meta.slot_kinds_at_anchor[s])
                                                                : jit_abi::kTagUnused;
     if (tag == jit_abi::kTagUnused) return fail("no kind for slot " + std::to_string(s) + ", which the trace uses");
     t.tags[s] = tag;

@@ -15,6 +15,7 @@
 #include "jit/trace.hpp"
 #include "jit/trace_store.hpp"
 #include "jit/vm_units.hpp"
+#include "vm/interp.hpp"
 #include "vm/jit_hook.hpp"
 #include "vm/vm_state.hpp"
 
@@ -124,6 +125,10 @@ class VmDriver final : public JitHook {
   }
 
   JitOutcome on_backedge(VMState& st, uint64_t from) override {
+    if (calling_out_) {  // a builtin run from native code called back into the VM
+      backedge_counter(st.ip) = kAgainSoon;
+      return JitOutcome::Interpret;
+    }
     if (st.recording) {  // a recording is running through this loop: no lookups meanwhile
       backedge_counter(st.ip) = kAgainSoon;
       return JitOutcome::Interpret;
@@ -144,7 +149,8 @@ class VmDriver final : public JitHook {
     std::string detail;
     const bool main_stream = st.cur_stream == CodeSet::kMain;
     const jit::RecordStep step =
-        main_stream ? jit::record_op(st.chunk, lowered_, options_.trace, rec_, st.ip, st.frames.size(), why, detail)
+        main_stream ? jit::record_op(st.chunk, lowered_, options_.trace, rec_, st.ip, st.frames.size(),
+                                     st.stack.empty() ? nullptr : &st.stack.back(), why, detail)
                     : jit::RecordStep::Abort;
     if (step == jit::RecordStep::Continue) return true;
     if (!main_stream) {
@@ -237,6 +243,10 @@ class VmDriver final : public JitHook {
   JitOutcome on_call(VMState& st) override {
     const uint64_t call_ip = st.ip;
     int32_t& counter = call_counter(call_ip);
+    if (calling_out_) {  // (see on_backedge)
+      counter = kCallAgainSoon;
+      return JitOutcome::Interpret;
+    }
     CallSite& c = calls_[call_ip];
     if (!c.resolved) {
       c.resolved = true;
@@ -494,37 +504,140 @@ class VmDriver final : public JitHook {
     return true;
   }
 
+  // One entry into a kUnitVm, as its call-outs see it (VmUnitFrame::core).
+  struct Entry {
+    VmDriver* driver = nullptr;
+    VMState* st = nullptr;
+    const VmSite* site = nullptr;
+    const std::vector<uint64_t>* ip_map = nullptr;
+    size_t original = 0;        // the frame's slot count before the unit's were added
+    size_t stack_at_entry = 0;  // the VM stack's height under the unit's values
+    uint64_t taken_at = 0;      // kExitTaken: the unit ip of the call-out that handed over
+    uint64_t call_outs = 0;     // call-outs run (for the stats)
+    bool failed = false;        // kExitTaken: the op ended the run with an error
+  };
+
   JitOutcome enter(VMState& st, const VmSite& site, const jit::Compiled& unit, Tier tier,
                    const std::vector<uint64_t>* ip_map) {
-    Frame& frame = st.frames.back();
-    const size_t original = frame.slots.size();
-    // Reads past the end give Undef in the interpreter; the unit reads real slots.
-    if (original < site.num_slots) frame.slots.resize(site.num_slots);
+    Entry e{this, &st, &site, ip_map};
+    open_frame(st, e);
     const size_t need = std::max<size_t>(unit.max_exit_stack, 1);
     if (exit_stack_.size() < need) exit_stack_.resize(need);
     jit_abi::VmUnitFrame uf{};
-    uf.slots = reinterpret_cast<jit_abi::AbiValue*>(frame.slots.data());
+    uf.slots = reinterpret_cast<jit_abi::AbiValue*>(st.frames.back().slots.data());
     uf.stack = exit_stack_.data();
     uf.poll = reinterpret_cast<const uint8_t*>(&st.poll);
+    uf.core = &e;
+    uf.call_out = &VmDriver::call_out;
     Engine::get().count_entry(tier);
     const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
     left_at_header_ = why == jit_abi::kExitLeft;
-    // Trailing Undef slots the interpreter would not have created are unobservable;
-    // dropping them keeps frames identical to an interpreted run.
-    while (frame.slots.size() > original && frame.slots.back().is_undef()) frame.slots.pop_back();
-    const size_t stack_at_entry = st.stack.size();
-    for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(exit_stack_[k]));
-    // A trace's lent slots: globals back, inlined calls made frames, before any poll.
-    if (lent_ != nullptr) lent_->settle(uf.resume_ip, stack_at_entry);
+    last_exit_why_ = why;
+    if (e.call_outs != 0) Engine::get().count_call_outs(tier, e.call_outs);
+    if (why == jit_abi::kExitTaken) {  // a call-out left the state to the interpreter
+      last_trace_ip_ = e.taken_at;
+      last_exit_ = st.ip;
+      return e.failed ? JitOutcome::Error : JitOutcome::Ran;
+    }
+    take_state(st, e, uf);
     // A trace's ips are its own: each maps to the running chunk's (past-the-end ones too).
     last_trace_ip_ = uf.resume_ip;
     last_exit_ = ip_map != nullptr && uf.resume_ip < ip_map->size() ? (*ip_map)[uf.resume_ip] : uf.resume_ip;
-    last_exit_why_ = why;
     st.ip = resume_ip(st, last_exit_);
     // The unit saw the flag at a taken jump and left at its target without acting on it;
     // the interpreter polls after every taken jump, so the poll happens here, at the same ip.
     if (why == jit_abi::kExitPoll && !st.poll_slow(st.ip)) return JitOutcome::Error;
     return JitOutcome::Ran;
+  }
+
+  // The frame as a unit takes it: reads past the end give Undef in the interpreter; the
+  // unit reads real slots.
+  static void open_frame(VMState& st, Entry& e) {
+    std::vector<Value>& slots = st.frames.back().slots;
+    e.original = slots.size();
+    if (e.original < e.site->num_slots) slots.resize(e.site->num_slots);
+  }
+
+  // Native code left (an exit, or a call-out at an op) with its state in `uf`: the frame's
+  // trailing Undef slots the interpreter would not have created go (they are unobservable,
+  // and dropping them keeps frames identical to an interpreted run), the unit's stack goes
+  // on the VM's, and a trace's lent slots are settled (globals back, inlined calls made
+  // frames) before anything may look at them.
+  void take_state(VMState& st, Entry& e, const jit_abi::VmUnitFrame& uf) {
+    std::vector<Value>& slots = st.frames.back().slots;
+    while (slots.size() > e.original && slots.back().is_undef()) slots.pop_back();
+    e.stack_at_entry = st.stack.size();
+    for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(exit_stack_[k]));
+    if (lent_ != nullptr) lent_->settle(uf.resume_ip, e.stack_at_entry);
+  }
+
+  static uint32_t call_out(void* core, jit_abi::VmUnitFrame* uf) noexcept {
+    auto& e = *static_cast<Entry*>(core);
+    return e.driver->run_call_out(*e.st, e, *uf);
+  }
+
+  // VmUnitFrame::call_out: a trace's CallBuiltin at unit ip uf.resume_ip, run by the
+  // interpreter's own code on the state an exit there leaves, so the builtin sees what it
+  // would see interpreted (stack, frames, globals, ip). Native code goes on after it (0)
+  // only when the interpreter would go on at the next op with values native code holds
+  // and everything under the arguments untouched; else the interpreter takes over (1).
+  uint32_t run_call_out(VMState& st, Entry& e, jit_abi::VmUnitFrame& uf) {
+    const uint64_t at = uf.resume_ip;
+    take_state(st, e, uf);
+    e.taken_at = at;
+    const std::vector<uint64_t>* map = e.ip_map;
+    const uint64_t real = map != nullptr && at < map->size() ? (*map)[at] : at;
+    st.ip = real;
+    const Op* op = real < st.chunk.ops.size() ? &st.chunk.ops[real] : nullptr;
+    const size_t argc = op != nullptr ? static_cast<size_t>(op->raw_operand(1)) : 0;
+    if (op == nullptr || op->code() != OpCode::CallBuiltin || map == nullptr || at + 1 >= map->size() ||
+        (*map)[at + 1] != real + 1 || st.stack.size() < e.stack_at_entry + argc) {
+      return 1;  // not a call-out this driver made: the interpreter runs the op
+    }
+    const size_t keep = st.stack.size() - argc;
+    const size_t frames = st.frames.size();
+    Insn in{};
+    in.op = static_cast<uint16_t>(OpCode::CallBuiltin);
+    in.a = static_cast<uint16_t>(op->raw_operand(0));
+    in.b = static_cast<uint16_t>(argc);
+    st.ip = real + 1;  // as the dispatch loop has it while an op runs
+    calling_out_ = true;
+    ++e.call_outs;
+    OpStatus status = OpStatus::Error;
+    try {
+      status = exec_callout_op(st, *st.vm, in);
+    } catch (const std::bad_alloc&) {
+      st.set_error("out of memory", real);
+    }
+    calling_out_ = false;
+    if (status == OpStatus::Error) {
+      e.failed = true;
+      return 1;
+    }
+    if (status != OpStatus::Next || st.ip != real + 1 || st.frames.size() != frames || st.stack.size() != keep + 1 ||
+        st.stack.back().tag() > Value::kTagFloat) {
+      return 1;
+    }
+    for (size_t k = e.stack_at_entry; k < keep; ++k) {
+      const jit_abi::AbiValue& was = exit_stack_[k - e.stack_at_entry];
+      const jit_abi::AbiValue now = abi_of(st.stack[k]);
+      if (now.tag != was.tag || now.bits != was.bits) return 1;
+    }
+    // Back into native code: the frame and lent slots as at entry, the unit's stack back.
+    if (lent_ != nullptr && !lent_->lend()) return 1;
+    open_frame(st, e);
+    for (size_t k = e.stack_at_entry; k < st.stack.size(); ++k) exit_stack_[k - e.stack_at_entry] = abi_of(st.stack[k]);
+    st.stack.resize(e.stack_at_entry);
+    uf.slots = reinterpret_cast<jit_abi::AbiValue*>(st.frames.back().slots.data());
+    return 0;
+  }
+
+  // A scalar Value as native code holds it.
+  static jit_abi::AbiValue abi_of(const Value& v) {
+    jit_abi::AbiValue out{};
+    std::memcpy(&out, &v, sizeof out);
+    std::memset(out.pad, 0, sizeof out.pad);
+    return out;
   }
 
   struct FrameRecord {
@@ -729,24 +842,28 @@ class VmDriver final : public JitHook {
     LentSlots(VMState& st, const jit::SyntheticTrace& trace) : st_(st), trace_(trace) {
       begin_ = trace.lent_base;
       end_ = trace.global_base + trace.globals.size();
-      if (end_ == begin_) return;
-      for (uint16_t g : trace.globals) {
-        if (g >= st.globals.size()) {
-          usable = false;
-          return;
-        }
+      usable = lend();
+    }
+    // Lends the slots (again, after a call-out settled them); false when the globals the
+    // trace uses are no longer all there.
+    bool lend() {
+      if (end_ == begin_) return true;
+      for (uint16_t g : trace_.globals) {
+        if (g >= st_.globals.size()) return false;
       }
-      loop_ = st.frames.size() - 1;
-      std::vector<Value>& slots = st.frames[loop_].slots;
+      loop_ = st_.frames.size() - 1;
+      std::vector<Value>& slots = st_.frames[loop_].slots;
       before_ = slots.size();
       if (slots.size() < end_) slots.resize(end_);
+      saved_.clear();
       saved_.reserve(end_ - begin_);
       for (size_t k = begin_; k < end_; ++k) {
         saved_.push_back(std::move(slots[k]));
         slots[k] = Value();  // an inlined call's slots start as a new frame's
       }
-      for (size_t k = 0; k < trace.globals.size(); ++k) slots[trace.global_base + k] = st.globals[trace.globals[k]];
+      for (size_t k = 0; k < trace_.globals.size(); ++k) slots[trace_.global_base + k] = st_.globals[trace_.globals[k]];
       active_ = true;
+      return true;
     }
     // After native code left at trace ip `trace_ip` with its stack pushed above `stack_at_entry`.
     void settle(uint64_t trace_ip, size_t stack_at_entry) {
@@ -829,6 +946,7 @@ class VmDriver final : public JitHook {
   std::unordered_map<uint64_t, uint64_t> backedge_from_;  // loop header -> its last backward jump
   bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())
   LentSlots* lent_ = nullptr;     // the running trace's lent slots (trace_entry -> enter)
+  bool calling_out_ = false;      // a call-out is running an op: no native entries meanwhile
   uint64_t last_exit_ = 0;        // the (running chunk's) ip where the last unit left
   uint64_t last_trace_ip_ = 0;    // the same, as the unit's own ip (a trace's exit number)
   int32_t side_exit_ = -1;        // the recording in progress starts at this exit of its trace

@@ -28,9 +28,13 @@ bool too_long(const VmSite& site, std::string& reason) {
   return true;
 }
 
-uint64_t first_unadmitted(const Chunk& chunk, const Lowerings& lowered, uint64_t from) {
+// `builtins`: CallBuiltin ops belong to the unit too (a trace chunk's, run as call-outs).
+uint64_t first_unadmitted(const Chunk& chunk, const Lowerings& lowered, uint64_t from, bool builtins = false) {
   uint64_t e = from;
-  while (e < chunk.ops.size() && vm_unit_op(chunk.ops[e], lowered)) ++e;
+  while (e < chunk.ops.size() &&
+         (vm_unit_op(chunk.ops[e], lowered) || (builtins && chunk.ops[e].code() == OpCode::CallBuiltin))) {
+    ++e;
+  }
   return e;
 }
 
@@ -141,6 +145,8 @@ std::string unit_key(const Chunk& chunk, const Lowerings& lowered, const VmSite&
   key.append(reinterpret_cast<const char*>(slot_tags.data()), slot_tags.size());
   key.push_back(site.quiet_jumps.empty() ? '\0' : '\1');
   key.append(reinterpret_cast<const char*>(site.quiet_jumps.data()), site.quiet_jumps.size());
+  key.push_back(site.result_tags.empty() ? '\0' : '\1');
+  key.append(reinterpret_cast<const char*>(site.result_tags.data()), site.result_tags.size());
   return key;
 }
 
@@ -206,6 +212,11 @@ bool stack_effect(const Op& op, const Lowerings& lowered, int64_t& pops, int64_t
     pushes = l->result == jit_abi::kTagUnused ? 0 : 1;
     return true;
   }
+  if (op.code() == OpCode::CallBuiltin) {  // as a trace runs it: argc arguments, one result
+    pops = static_cast<int64_t>(op.raw_operand(1));
+    pushes = 1;
+    return true;
+  }
   pops = info.pops;
   pushes = info.pushes;
   return info.pops != kVar && info.pushes != kVar;
@@ -223,7 +234,7 @@ bool vm_unit_op(const Op& op, const Lowerings& lowered) {
 bool trace_op(const Op& op, const Lowerings& lowered) {
   const OpCode c = op.code();
   return vm_unit_op(op, lowered) || is_global_var_op(c) || c == OpCode::Call || c == OpCode::Return ||
-         c == OpCode::ReturnValue;
+         c == OpCode::ReturnValue || c == OpCode::CallBuiltin;
 }
 
 const jit_abi::AbiLowering* Lowerings::find(uint16_t ext_id) const {
@@ -274,10 +285,10 @@ std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, s
 }
 
 std::optional<VmSite> loop_site(const Chunk& chunk, const Lowerings& lowered, uint64_t header, uint64_t from,
-                                std::string& reason) {
+                                std::string& reason, bool builtins) {
   VmSite site;
   site.begin = site.entry = header;
-  site.end = first_unadmitted(chunk, lowered, header);
+  site.end = first_unadmitted(chunk, lowered, header, builtins);
   if (from >= site.end) {
     const uint64_t bad = site.end;
     reason = "loop at ip " + std::to_string(header) + " contains " +
@@ -335,6 +346,7 @@ void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const Lowerings& lowered,
   req->consts = abi_constants(chunk);
   req->slot_tags = slot_tags;
   req->quiet_jumps = site.quiet_jumps;
+  req->result_tags = site.result_tags;
   static std::atomic<uint64_t> sequence{0};
   req->name = std::string(unit.tier == jit_abi::kVmTierLinear ? "fusevm_vml_" : "fusevm_vmb_") +
               std::to_string(code_hash(chunk)) + "_" + std::to_string(site.entry) + "_" +

@@ -32,8 +32,9 @@ Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::shared_ptr<co
 bool vm_unit_op(OpCode code);
 bool vm_unit_op(const Op& op, const Lowerings& lowered);
 /// Ops a trace may hold: a unit's, the global variable ops (GetVar, SetVar, DeclareVar),
-/// which a trace chunk runs on slots of its own (SyntheticTrace::globals), and calls and
-/// returns, which it inlines (SyntheticTrace::chains).
+/// which a trace chunk runs on slots of its own (SyntheticTrace::globals), calls and
+/// returns, which it inlines (SyntheticTrace::chains), and CallBuiltin, which native code
+/// has the core run (VmUnitFrame::call_out) outside inlined calls.
 bool trace_op(const Op& op, const Lowerings& lowered);
 /// True for the global variable ops a trace runs.
 inline bool is_global_var_op(OpCode code) {
@@ -59,6 +60,9 @@ struct VmSite {
   /// Empty, or one byte per op of the chunk: taking that op's jump does not poll (a trace
   /// chunk's jumps that stand for interpreted fall-throughs, UnitRequest::quiet_jumps).
   std::vector<uint8_t> quiet_jumps;
+  /// Empty, or one byte per op of the chunk: a trace chunk's CallBuiltin ops' recorded
+  /// result kinds (UnitRequest::result_tags).
+  std::vector<uint8_t> result_tags;
 };
 
 /// The whole-chunk site for run(): [0, e) with e the first op a unit cannot contain.
@@ -67,8 +71,9 @@ std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, s
 /// The site of the loop whose backward jump at `from` goes to `header`: [header, e) with
 /// e the first op a unit cannot contain. nullopt (with `reason`) when the backward jump
 /// is not inside it, or when a path could pop below the stack depth at the header.
+/// `builtins`: the unit runs CallBuiltin ops as call-outs (a trace chunk).
 std::optional<VmSite> loop_site(const Chunk& chunk, const Lowerings& lowered, uint64_t header, uint64_t from,
-                                std::string& reason);
+                                std::string& reason, bool builtins = false);
 
 /// One compiled (or compiling) unit, shared by every VM whose site has the same code,
 /// tier and entry kinds.

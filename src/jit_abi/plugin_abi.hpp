@@ -13,7 +13,7 @@
 namespace fusevm::jit_abi {
 
 /// Bumped whenever anything in this file changes.
-inline constexpr uint32_t kAbiVersion = 4;
+inline constexpr uint32_t kAbiVersion = 5;
 
 /// Name of the plugin's only exported symbol: `const PluginApi* fusevm_jit_plugin()`.
 inline constexpr const char* kEntrySymbol = "fusevm_jit_plugin";
@@ -107,6 +107,10 @@ enum VmExit : uint32_t {
   /// Only in an FnRecord: this frame was calling when a callee below it bailed out;
   /// FnRecord::ip is its Call op, so the callee's frame returns to ip + 1.
   kExitCallee = 3,
+  /// A call-out (VmUnitFrame::call_out) handed the run to the interpreter: the core has
+  /// already set up its state (slots, stack, ip, or the error the op raised); the unit
+  /// stored nothing more and the core uses none of the out fields.
+  kExitTaken = 4,
 };
 
 /// The state a kUnitVm shares with the core for one entry.
@@ -126,6 +130,16 @@ struct VmUnitFrame {
   uint32_t exit_depth;
   /// Out: the VmExit (also the return value).
   uint32_t exit_reason;
+  /// In: passed back to call_out.
+  void* core;
+  /// In: runs an op native code does not (a CallBuiltin of a trace, UnitRequest::
+  /// result_tags) in the core. Before the call the unit has stored its state as for an
+  /// exit at that op (every named slot, its stack with exit_depth values, resume_ip the
+  /// op). Returns 0 when the unit goes on after the op: `slots` (which may have moved) and
+  /// `stack` hold the state after it — the op's argc values below the top replaced by
+  /// its result, the values under them unchanged —, every value a scalar the unit reloads
+  /// with tag guards; 1 when the interpreter takes over (kExitTaken). Must not throw.
+  uint32_t (*call_out)(void* core, VmUnitFrame* frame);
 };
 
 /// How a kUnitFn returned.
@@ -227,6 +241,11 @@ struct UnitRequest {
   /// kUnitVm: null, or one byte per op of `ops`: non-zero where taking the op's jump does
   /// not poll (a trace's own jumps standing for ops that fall through when interpreted).
   const uint8_t* quiet_jumps;
+  /// kUnitVm: null, or one byte per op of `ops`: at a CallBuiltin, the AbiTag (Bool, Int,
+  /// Float) its result had when recorded, which native code runs through
+  /// VmUnitFrame::call_out and guards for; kTagUnused (or null) leaves the op to the
+  /// interpreter as before.
+  const uint8_t* result_tags;
 };
 
 /// A compile job's outcome.

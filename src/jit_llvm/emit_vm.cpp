@@ -29,7 +29,8 @@ namespace {
 using jit_abi::VmUnitFrame;
 static_assert(offsetof(VmUnitFrame, slots) == 0 && offsetof(VmUnitFrame, stack) == 8 &&
               offsetof(VmUnitFrame, poll) == 16 && offsetof(VmUnitFrame, resume_ip) == 24 &&
-              offsetof(VmUnitFrame, exit_depth) == 32 && offsetof(VmUnitFrame, exit_reason) == 36,
+              offsetof(VmUnitFrame, exit_depth) == 32 && offsetof(VmUnitFrame, exit_reason) == 36 &&
+              offsetof(VmUnitFrame, core) == 40 && offsetof(VmUnitFrame, call_out) == 48,
               "emit_vm.cpp addresses VmUnitFrame's fields by these offsets");
 static_assert(offsetof(jit_abi::AbiValue, bits) == 0 && offsetof(jit_abi::AbiValue, tag) == 8 &&
               sizeof(jit_abi::AbiValue) == 16);
@@ -107,15 +108,15 @@ class VmBuilder {
     make_leader_blocks();
     b_.SetInsertPoint(entry);
     llvm::Value* frame = f_->getArg(0);
-    slots_ = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, slots)), "slots");
-    stack_ = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, stack)), "stack");
+    llvm::Value* slots = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, slots)), "slots");
+    llvm::Value* stack = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, stack)), "stack");
     poll_ = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, poll)), "poll");
     ValState start;
     for (size_t k = 0; k < plan_.named_slots.size(); ++k) {
-      start.slots.push_back(load_value(slots_, plan_.named_slots[k], plan_.entry.slots[k]));
+      start.slots.push_back(load_value(slots, plan_.named_slots[k], plan_.entry.slots[k]));
     }
     for (size_t k = 0; k < plan_.entry.stack.size(); ++k) {
-      start.stack.push_back(load_value(stack_, k, plan_.entry.stack[k]));
+      start.stack.push_back(load_value(stack, k, plan_.entry.stack[k]));
     }
     origin_ = 0;
     b_.CreateBr(edge_to(VmPlan::kNoIp, req_.entry_ip, false, start));  // entering polls nothing
@@ -429,18 +430,82 @@ class VmBuilder {
       record_bail(b, why, resume_ip, s);
       return block;
     }
-    auto store = [&](llvm::Value* array, uint64_t index, const Val& v) { store_value(b, array, index, v); };
-    for (size_t k = 0; k < s.slots.size(); ++k) store(slots_, plan_.named_slots[k], s.slots[k]);
-    for (size_t k = 0; k < s.stack.size(); ++k) store(stack_, k, s.stack[k]);
+    store_state(b, s);
+    finish_exit(b, why, resume_ip, s.stack.size());
+    return block;
+  }
+
+  // Stores every named slot and the abstract stack into the frame, as an exit leaves them.
+  // The arrays are loaded here, not at entry: a call-out may have moved the frame's slots.
+  void store_state(llvm::IRBuilder<>& b, const ValState& s) {
+    llvm::Value* frame = f_->getArg(0);
+    llvm::Value* slots = b.CreateLoad(ptr_, b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, slots)));
+    llvm::Value* stack = b.CreateLoad(ptr_, b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, stack)));
+    for (size_t k = 0; k < s.slots.size(); ++k) store_value(b, slots, plan_.named_slots[k], s.slots[k]);
+    for (size_t k = 0; k < s.stack.size(); ++k) store_value(b, stack, k, s.stack[k]);
+    if (s.stack.size() > max_exit_stack_) max_exit_stack_ = static_cast<uint32_t>(s.stack.size());
+  }
+
+  // Returns `why` with the state already in the frame (`depth` values on its stack).
+  void finish_exit(llvm::IRBuilder<>& b, jit_abi::VmExit why, uint64_t resume_ip, size_t depth) {
     llvm::Value* frame = f_->getArg(0);
     b.CreateStore(b.getInt64(resume_ip),
                   b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, resume_ip)));
-    b.CreateStore(b.getInt32(static_cast<uint32_t>(s.stack.size())),
+    b.CreateStore(b.getInt32(static_cast<uint32_t>(depth)),
                   b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, exit_depth)));
     b.CreateStore(b.getInt32(why), b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, exit_reason)));
     b.CreateRet(b.getInt32(why));
-    if (s.stack.size() > max_exit_stack_) max_exit_stack_ = static_cast<uint32_t>(s.stack.size());
-    return block;
+    if (depth > max_exit_stack_) max_exit_stack_ = static_cast<uint32_t>(depth);
+  }
+
+  // A trace's CallBuiltin at `ip`: the core runs it (VmUnitFrame::call_out) on the state an
+  // exit at `ip` leaves, so the builtin sees exactly what it would see interpreted (the
+  // stack, the frame's slots, the globals). Native code then goes on from the frame's
+  // memory, if the result and every named slot still have the kinds it was compiled for;
+  // else it leaves after the op with that state, which is already in place.
+  void call_out(uint64_t ip, ValState& s) {
+    const size_t argc = req_.ops[ip].small[1];
+    const Kind result = static_cast<Kind>(req_.result_tags[ip]);
+    store_state(b_, s);
+    llvm::Value* frame = f_->getArg(0);
+    b_.CreateStore(b_.getInt64(ip), field(frame, offsetof(VmUnitFrame, resume_ip)));
+    b_.CreateStore(b_.getInt32(static_cast<uint32_t>(s.stack.size())), field(frame, offsetof(VmUnitFrame, exit_depth)));
+    llvm::Value* core = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, core)), "core");
+    llvm::Value* fn = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, call_out)), "call_out");
+    llvm::FunctionType* type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
+    llvm::Value* status = b_.CreateCall(type, fn, {core, frame});
+    llvm::BasicBlock* taken = llvm::BasicBlock::Create(ctx_, "exit.taken", f_);
+    {
+      llvm::IRBuilder<> tb(taken);
+      tb.CreateStore(tb.getInt32(jit_abi::kExitTaken), tb.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, exit_reason)));
+      tb.CreateRet(tb.getInt32(jit_abi::kExitTaken));
+    }
+    go_on(b_.CreateICmpNE(status, b_.getInt32(0)), taken);
+    // After the op: its arguments replaced by the result; the values under them are as
+    // native code left them (the core checked).
+    s.stack.resize(s.stack.size() - argc);
+    const size_t depth = s.stack.size() + 1;
+    llvm::BasicBlock* kinds_changed = llvm::BasicBlock::Create(ctx_, "exit.kinds", f_);
+    {
+      llvm::IRBuilder<> kb(kinds_changed);
+      finish_exit(kb, jit_abi::kExitLeft, ip + 1, depth);
+    }
+    llvm::Value* slots = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, slots)), "slots.after");
+    llvm::Value* stack = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, stack)), "stack.after");
+    auto guarded = [&](llvm::Value* array, uint64_t index, Kind k) {
+      llvm::Value* tag = b_.CreateLoad(i8_, tag_addr(b_, array, index));
+      go_on(b_.CreateICmpNE(tag, b_.getInt8(static_cast<uint8_t>(k))), kinds_changed);
+      return load_value(array, index, k);
+    };
+    s.stack.push_back(guarded(stack, depth - 1, result));
+    for (size_t k = 0; k < s.slots.size(); ++k) s.slots[k] = guarded(slots, plan_.named_slots[k], s.slots[k].k);
+  }
+
+  // Branches to `out` when `cond` holds (rarely); code continues in a fresh block.
+  void go_on(llvm::Value* cond, llvm::BasicBlock* out) {
+    llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx_, "cont", f_, b_.GetInsertBlock()->getNextNode());
+    b_.CreateCondBr(cond, out, cont, unlikely());
+    b_.SetInsertPoint(cont);
   }
 
   // A compiled function's bail-out: hands this frame (slots, stack, where it stands) to
@@ -506,9 +571,7 @@ class VmBuilder {
   // Leaves through kExitDeopt at op `ip` with `s` (the state before the op) when `cond`
   // holds; code continues in a fresh block.
   void deopt_if(llvm::Value* cond, uint64_t ip, const ValState& s) {
-    llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx_, "cont", f_, b_.GetInsertBlock()->getNextNode());
-    b_.CreateCondBr(cond, make_exit(jit_abi::kExitDeopt, ip, s), cont, unlikely());
-    b_.SetInsertPoint(cont);
+    go_on(cond, make_exit(jit_abi::kExitDeopt, ip, s));
   }
 
   // -- Conversions (Value::to_float, to_int, is_truthy) ---------------------------------
@@ -822,6 +885,9 @@ class VmBuilder {
         slot(op.small[0]) = {sum, Kind::Int};
         return nullptr;
       }
+      case OpCode::CallBuiltin:
+        call_out(ip, s);
+        return nullptr;
       case OpCode::Extended:
         call_lowering(*lowering_of(req_, op.small[0]), op.small[1], stack);
         return nullptr;
@@ -934,8 +1000,6 @@ class VmBuilder {
   llvm::Type* f64_;
   llvm::PointerType* ptr_;
   llvm::Function* f_ = nullptr;
-  llvm::Value* slots_ = nullptr;  // VmUnitFrame::slots, loaded at entry
-  llvm::Value* stack_ = nullptr;  // VmUnitFrame::stack
   llvm::Value* poll_ = nullptr;   // VmUnitFrame::poll or FnFrame::poll
   std::map<std::pair<uint64_t, int32_t>, StripHead> strip_heads_;  // by (header, version)
   std::vector<llvm::AllocaInst*> strip_ends_;                      // by bounded loop

@@ -119,7 +119,7 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
     if (ops[ip].code >= kNumOps) return std::nullopt;
     const OpCode c = code(ip);
     // A call or an extension op might raise the flag itself (or run for long).
-    if (c == OpCode::Call || c == OpCode::Extended) return std::nullopt;
+    if (c == OpCode::Call || c == OpCode::Extended || c == OpCode::CallBuiltin) return std::nullopt;
     lap_cost += op_cost(c);
     const int named = slot_operands(c);
     for (int k = 0; k < named; ++k) {
@@ -358,6 +358,16 @@ KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_
       stack.resize(depth - argc);
       if (callee.returns == Returns::Value) stack.push_back(callee.result);
       r.callee = v;
+      break;
+    }
+    case OpCode::CallBuiltin: {
+      // A trace's builtin: the core runs it (VmUnitFrame::call_out), and native code goes
+      // on with the kind its result had when recorded, guarded (emit_vm.cpp).
+      const uint8_t tag = req.result_tags != nullptr ? req.result_tags[ip] : jit_abi::kTagUnused;
+      const size_t argc = op.small[1];
+      if (!is_scalar_tag(tag) || underflows(argc)) return exit_here(jit_abi::kExitLeft);
+      stack.resize(depth - argc);
+      stack.push_back(static_cast<Kind>(tag));
       break;
     }
     case OpCode::Extended: {

@@ -217,6 +217,7 @@ VMResult VM::run() {
     return VMResult::Error(*st.error);
   }
   if (st.halted) return finish(st, ExitReason::End);  // halted is never cleared
+  st.vm = this;
   st.fuel_left = st.limits.fuel;
   if (st.limits.max_memory != 0) st.memory_baseline = heap_bytes_live();
   st.refresh_poll();
@@ -306,6 +307,7 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
     else st.set_limit_error("call depth", st.limits.max_call_depth, st.ip);
     return VMResult::Error(*st.error);
   }
+  st.vm = this;
   const size_t saved_size = st.stack.size();
   const size_t saved_frames = st.frames.size();
   const uint64_t saved_ip = st.ip;

@@ -72,6 +72,9 @@ struct VMState {
   bool recording = false;
 
   std::vector<BuiltinFn> builtins;
+  // The VM that owns this state, set by run() and call(): a builtin that native code has
+  // the core run (a trace's call-out) is handed it.
+  VM* vm = nullptr;
   ExtensionHandler ext_handler;
   ExtensionWideHandler ext_wide_handler;
   std::unique_ptr<ShellHost> owned_host;

@@ -169,7 +169,7 @@ std::string run(const Recipe& r, void* entry) {
     std::vector<jit_abi::AbiValue> vm_slots = r.vm_slots;
     std::vector<jit_abi::AbiValue> stack(64);  // more than any recipe's max_exit_stack
     const uint8_t poll = 0;
-    jit_abi::VmUnitFrame frame{vm_slots.data(), stack.data(), &poll, 0, 0, 0};
+    jit_abi::VmUnitFrame frame{vm_slots.data(), stack.data(), &poll, 0, 0, 0, nullptr, nullptr};  // no call-outs
     const uint32_t returned = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(entry)(&frame);
     out << "returned=" << returned << " exit=" << frame.exit_reason << " ip=" << frame.resume_ip
         << " depth=" << frame.exit_depth << std::hex;

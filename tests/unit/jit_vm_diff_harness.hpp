@@ -73,6 +73,9 @@ struct RunSetup {
   std::vector<JitOptions> retier;
   bool move_between_runs = false;  ///< the VM is moved into a new object before each later run
   ExtensionHandler extension;      ///< the VM's handler of Extended ops (none when empty)
+  /// Called on each new VM before enable_jit (registers builtins; state they keep must be
+  /// made inside, so both sides start alike).
+  std::function<void(VM&)> prepare;
 };
 
 /// Everything observable after the runs (each run's result and output, the final state).
@@ -135,6 +138,7 @@ inline Observed observe(const Chunk& chunk, const RunSetup& setup) {
   owner->set_limits(setup.limits);
   if (setup.host) owner->set_shell_host(setup.host());
   if (setup.extension) owner->set_extension_handler(setup.extension);
+  if (setup.prepare) setup.prepare(*owner);
   if (setup.jit) owner->enable_jit(*setup.jit);
   {
     Watchdog dog(owner.get(), setup.watchdog_ms);

@@ -74,6 +74,7 @@ struct Tally {
   size_t mismatches = 0;
   size_t errors = 0;  // programs whose interpreted run ended in an error (limits)
   size_t imported = 0;  // trace trees re-imported (reimport)
+  uint64_t call_outs = 0;  // builtins run from native code
   size_t by_shape[4] = {0, 0, 0, 0};
   size_t entered_by_shape[4] = {0, 0, 0, 0};
 };
@@ -125,6 +126,7 @@ void run_suite(const SuiteSpec& spec) {
     const Shape shape = pick_shape(r, spec);
     const VmProgram p = VmGen(r, shape).make();
     RunSetup plain;
+    plain.prepare = vmgen::register_builtins;
     plain.runs = spec.runs[r.below(spec.runs.size())];
     if (r.chance(spec.tight_stack)) plain.limits.max_stack = 4 + r.below(40);
     if (r.chance(spec.tight_memory)) plain.limits.max_memory = 1 + r.below(200);
@@ -169,9 +171,11 @@ void run_suite(const SuiteSpec& spec) {
 
     const Observed want = observe(p.chunk, plain);
     const uint64_t before = entered_now();
+    const uint64_t call_outs_before = JitCompiler::stats().trace.call_outs;
     const Observed got = observe(p.chunk, jitted);
     if (!spec.sync) JitCompiler::wait_idle();  // no compile outlives its program's checks
     const uint64_t entries = entered_now() - before;
+    t.call_outs += JitCompiler::stats().trace.call_outs - call_outs_before;
     ++t.programs;
     for (const VMResult& res : want.results) {
       if (res.is_error()) {
@@ -225,9 +229,10 @@ void run_suite(const SuiteSpec& spec) {
   JitCompiler::wait_idle();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("[ jit-vm-diff ] %s: %zu programs in %.1f s (seeds %s..), %zu entered native code (%" PRIu64
-              " entries), %zu ended in an error, %zu traces re-imported, %zu mismatches; by shape (programs/entered):",
-              spec.name, t.programs, secs, hex(base).c_str(), t.entered_programs, t.entries, t.errors, t.imported,
-              t.mismatches);
+              " entries, %" PRIu64 " builtin call-outs), %zu ended in an error, %zu traces re-imported, %zu mismatches; "
+              "by shape (programs/entered):",
+              spec.name, t.programs, secs, hex(base).c_str(), t.entered_programs, t.entries, t.call_outs, t.errors,
+              t.imported, t.mismatches);
   for (int s = 0; s < 4; ++s) {
     if (t.by_shape[s] > 0) {
       std::printf(" %s %zu/%zu", vmgen::shape_name(static_cast<Shape>(s)), t.by_shape[s], t.entered_by_shape[s]);
@@ -421,6 +426,7 @@ TEST_F(JitVmDifferential, vms_on_several_threads_match_the_interpreter) {
       const Shape shape = pick_shape(r, SuiteSpec{"", 0, 0, kMixed});
       const VmProgram p = VmGen(r, shape).make();
       RunSetup plain;
+      plain.prepare = vmgen::register_builtins;
       plain.runs = 1 + static_cast<int>(r.below(3));
       plain.limits.max_string = 1 << 14;
       RunSetup jitted = plain;
@@ -688,6 +694,7 @@ TEST(JitVmDifferentialGen, programs_are_deterministic_per_seed_and_terminate_in_
       ++made;
       pure += x.pure;
       RunSetup plain;
+      plain.prepare = vmgen::register_builtins;
       plain.limits.max_string = 1 << 14;
       plain.limits.fuel = 5'000'000;
       Observed o = observe(x.chunk, plain);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,52 @@
 namespace fusevm_test::vmgen {
 
 using jitgen::Rand;
+
+/// Builtins generated programs call (CallBuiltin 0..3, RunSetup::prepare registers them on
+/// each VM, with state of their own). Each pops its arguments (an Int argument count). 0
+/// returns their wrapping Int sum; 1 a Float; 2 an Int that is a Float every few calls (a
+/// trace's guard after it fails); 3 reads and writes global 0 and the frame's slot 0 and
+/// now and then returns a Str (a kind native code does not hold).
+inline void register_builtins(VM& vm) {
+  auto pop_int = [](VM& v) {
+    if (v.stack().empty()) return int64_t{0};
+    const int64_t x = v.stack().back().to_int();
+    v.stack().pop_back();
+    return x;
+  };
+  vm.register_builtin(0, [pop_int](VM& v, uint8_t argc) {
+    uint64_t sum = 0;
+    for (uint8_t k = 0; k < argc; ++k) sum += static_cast<uint64_t>(pop_int(v));
+    return Value::Int(static_cast<int64_t>(sum));
+  });
+  vm.register_builtin(1, [pop_int](VM& v, uint8_t argc) {
+    double x = 0.25;
+    for (uint8_t k = 0; k < argc; ++k) x += static_cast<double>(pop_int(v) % 1000) * 0.5;
+    return Value::Float(x);
+  });
+  auto calls = std::make_shared<uint64_t>(0);
+  vm.register_builtin(2, [pop_int, calls](VM& v, uint8_t argc) {
+    int64_t x = 0;
+    for (uint8_t k = 0; k < argc; ++k) x ^= pop_int(v);
+    return ++*calls % 37 < 30 ? Value::Int(x) : Value::Float(static_cast<double>(x % 4096));
+  });
+  auto touches = std::make_shared<uint64_t>(0);
+  vm.register_builtin(3, [pop_int, touches](VM& v, uint8_t argc) {
+    int64_t x = 0;
+    for (uint8_t k = 0; k < argc; ++k) x += pop_int(v) % 1000;
+    const uint64_t n = ++*touches;
+    if (!v.globals().empty()) {
+      x += v.globals()[0].is_int() ? v.globals()[0].as_int() % 1000 : 1;
+      if (n % 11 == 0) v.globals()[0] = Value::Int(static_cast<int64_t>(n));
+    }
+    std::vector<Value>& slots = v.frames().back().slots;
+    if (!slots.empty()) {
+      x += slots[0].is_int() ? slots[0].as_int() % 1000 : 2;
+      if (n % 13 == 0) slots[0] = Value::Int(x);
+    }
+    return n % 9 == 0 ? Value::Str("b" + std::to_string(n)) : Value::Int(x);
+  });
+}
 
 /// What kind of program a generator makes.
 enum class Shape : uint8_t {
@@ -328,6 +375,14 @@ class VmGen {
             small_int();
           }
           emit(op);
+          return;
+        }
+        break;
+      case 15:
+        if (may_leave_unit() && r_.chance(0.5)) {  // a builtin (register_builtins)
+          const auto argc = static_cast<uint8_t>(r_.below(3));
+          for (uint8_t k = 0; k < argc; ++k) expr(d - 1);
+          emit(Op::CallBuiltin(static_cast<uint16_t>(r_.below(4)), argc));
           return;
         }
         break;
