@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fusevm/chunk.hpp"
+#include "fusevm/deopt.hpp"
 #include "fusevm/trace_metadata.hpp"
 #include "fusevm/value.hpp"
 #include "fusevm/vm.hpp"
@@ -188,6 +189,28 @@ class JitCompiler {
   void trace_bump_side_exit(const Chunk& chunk, size_t anchor_ip);
   /// (loop header, fallthrough) of the key's tree; nullopt without one.
   std::optional<std::pair<size_t, size_t>> trace_loop_anchors(const Chunk& chunk, size_t anchor_ip) const;
+  /// spec/jit.md §4.6 for a side trace: recorded from `record_anchor` (where a guard of the
+  /// trace at `close_anchor` leaves) back to `close_anchor`; it becomes a side path of that
+  /// tree (never a main trace: quirk Q10), checked and compiled as trace_import does. With
+  /// record_anchor == close_anchor, trace_install. False, with `why`, when there is no tree
+  /// at close_anchor, none of its guards leaves to record_anchor, or that guard already
+  /// has a side path.
+  bool trace_install_with_kind(const Chunk& chunk, size_t record_anchor, size_t close_anchor, size_t fallthrough_ip,
+                               std::span<const Op> ops, std::span<const size_t> recorded_ips,
+                               std::span<const SlotKind> kinds, std::string* why = nullptr);
+  /// spec/jit.md §4.2 on raw slots (deopt.hpp): with a compiled tree at the key, checks the
+  /// entry guard (each slot the trace reads in the loop's frame has the kind it was
+  /// compiled for, from `kinds`; missing kinds are Int) and runs it on `slots` (payloads:
+  /// a Float's bits, a Bool 0/1), writes those slots back and fills `deopt` (the resume ip,
+  /// inlined frames with their stack bases and slot kinds, the stack with kinds); without
+  /// one, counts the lookup toward get_config().trace_threshold (NotHot, then
+  /// StartRecording until something is installed or aborted). Five guard mismatches
+  /// blacklist the key. Skip for an aborted or blacklisted key, without the JIT, and for
+  /// trees that need a VM (globals, builtins) or more room than DeoptInfo has.
+  TraceLookup trace_lookup(const Chunk& chunk, size_t anchor_ip, std::span<int64_t> slots,
+                           std::span<const SlotKind> kinds, DeoptInfo& deopt);
+  /// trace_lookup's entry-guard mismatches at the key since the last install.
+  uint32_t trace_deopt_count(const Chunk& chunk, size_t anchor_ip) const;
   /// The calling thread's max_trace_len.
   static size_t trace_max_len();
   /// The highest slot index a trace may name: every u16 slot operand (the reference's 64

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "fusevm/jit.hpp"
+#include "jit/compiler_shared.hpp"
 #include "jit/engine.hpp"
 #include "jit/linear_check.hpp"
 #include "jit/op_sets.hpp"
@@ -148,21 +149,22 @@ std::optional<int64_t> run_block(const Chunk& chunk, std::span<int64_t> slots, u
   return r;
 }
 
-// How the registered extensions lower `chunk`'s Extended ops (the shared_ptrs alias
-// extensions the JitCompiler owns; they outlive the call).
-jit::Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::unique_ptr<JitExtension>>& owned) {
+}  // namespace
+
+namespace jit {
+
+jit::Lowerings owned_lowerings(const Chunk& chunk, const std::vector<std::unique_ptr<JitExtension>>& owned) {
   std::vector<std::shared_ptr<const JitExtension>> extensions;
   for (const auto& e : owned) extensions.emplace_back(std::shared_ptr<const JitExtension>(), e.get());
   return jit::lowerings_for(chunk, extensions);
 }
 
-// The calling thread's tracing configuration (spec/jit.md §1.6: per thread).
-TraceJitConfig& thread_config() {
+TraceJitConfig& thread_trace_config() {
   thread_local TraceJitConfig config;
   return config;
 }
 
-}  // namespace
+}  // namespace jit
 
 JitCompiler::JitCompiler() = default;
 JitCompiler::~JitCompiler() = default;
@@ -286,111 +288,6 @@ Chunk JitCompiler::extract_region(const Chunk& chunk, size_t start, size_t end) 
   out.source = chunk.source;
   out.op_hash = out.compute_op_hash();
   return out;
-}
-
-std::optional<TraceMetadata> JitCompiler::trace_export(const Chunk& chunk, size_t anchor_ip) const {
-  if (chunk.op_hash == 0) return std::nullopt;
-  return jit::stored_trace(chunk.op_hash, anchor_ip);
-}
-
-std::vector<TraceMetadata> JitCompiler::trace_export_all(const Chunk& chunk) const {
-  if (chunk.op_hash == 0) return {};
-  return jit::stored_traces(chunk.op_hash);
-}
-
-bool JitCompiler::trace_import(const Chunk& chunk, const TraceMetadata& meta, std::string* why) {
-  std::string reason;
-  auto fail = [&](std::string w) {
-    if (why != nullptr) *why = std::move(w);
-    return false;
-  };
-  if (!available()) return fail("the JIT is unavailable: " + unavailable_reason());
-  const jit::Lowerings lowered = lowerings_for(chunk, extensions_);
-  std::optional<jit::ImportedTrace> t = jit::import_trace(chunk, lowered, meta, reason);
-  if (!t) return fail(std::move(reason));
-  const jit::VmSite& site = t->tree->trace.site;
-  bool created = false;
-  std::shared_ptr<jit::VmUnit> unit =
-      jit::find_vm_unit(t->tree->trace.chunk, lowered, site, jit_abi::kVmTierBlock, t->tags, &created);
-  if (created) jit::compile_vm_unit(*unit, t->tree->trace.chunk, lowered, site, t->tags, /*sync=*/true);
-  if (!unit->finished()) Engine::get().wait_idle();  // another VM's compile of the same unit
-  const jit::Compiled& result = unit->pending->result;
-  if (!unit->outcome_counted.exchange(true)) Engine::get().count_compile(Tier::Trace, result);
-  if (result.entry == nullptr) return fail("the trace did not compile: " + result.reason);
-  // What is stored is what was checked, in the form a VM stores (so exports compare equal).
-  jit::store_trace(jit::StoredTrace{
-      jit::trace_metadata(chunk, meta.anchor_ip, t->tree->paths, t->tree->trace, t->tags, meta.slot_kinds_at_anchor),
-      t->tree, lowered.list,
-      t->tags, std::move(unit)}, /*explicit_install=*/true);
-  return true;
-}
-
-bool JitCompiler::is_trace_eligible(std::span<const Op> ops, size_t anchor_ip, std::string* why) const {
-  Chunk as_chunk;
-  as_chunk.ops.assign(ops.begin(), ops.end());
-  std::string problem = jit::lap_ops_problem(ops, anchor_ip, lowerings_for(as_chunk, extensions_),
-                                             thread_config().max_trace_len);
-  if (why != nullptr) *why = problem;
-  return problem.empty();
-}
-
-bool JitCompiler::trace_install(const Chunk& chunk, size_t anchor_ip, size_t fallthrough_ip, std::span<const Op> ops,
-                                std::span<const size_t> recorded_ips, std::span<const SlotKind> kinds,
-                                std::string* why) {
-  TraceMetadata meta;
-  meta.chunk_op_hash = chunk.op_hash;
-  meta.anchor_ip = anchor_ip;
-  meta.fallthrough_ip = fallthrough_ip;
-  meta.ops.assign(ops.begin(), ops.end());
-  meta.recorded_ips.assign(recorded_ips.begin(), recorded_ips.end());
-  meta.slot_kinds_at_anchor.assign(kinds.begin(), kinds.end());
-  return trace_import(chunk, meta, why);
-}
-
-void JitCompiler::trace_abort(const Chunk& chunk, size_t anchor_ip) {
-  if (chunk.op_hash != 0) jit::abort_trace_key(chunk.op_hash, anchor_ip);
-}
-
-bool JitCompiler::trace_is_compiled(const Chunk& chunk, size_t anchor_ip) const {
-  return chunk.op_hash != 0 && jit::stored_trace_compiled(chunk.op_hash, anchor_ip);
-}
-
-bool JitCompiler::trace_is_blacklisted(const Chunk& chunk, size_t anchor_ip) const {
-  if (chunk.op_hash == 0) return false;
-  const std::optional<jit::TraceKeyState> k = jit::trace_key_state(chunk.op_hash, anchor_ip);
-  return k && (k->blacklisted || k->aborted);
-}
-
-uint32_t JitCompiler::trace_side_exit_count(const Chunk& chunk, size_t anchor_ip) const {
-  if (chunk.op_hash == 0) return 0;
-  const std::optional<jit::TraceKeyState> k = jit::trace_key_state(chunk.op_hash, anchor_ip);
-  return k ? k->side_exits : 0;
-}
-
-void JitCompiler::trace_bump_side_exit(const Chunk& chunk, size_t anchor_ip) {
-  if (chunk.op_hash == 0 || !jit::trace_key_state(chunk.op_hash, anchor_ip)) return;
-  jit::note_side_exit(chunk.op_hash, anchor_ip, std::max<uint32_t>(thread_config().max_side_exits, 1));
-}
-
-std::optional<std::pair<size_t, size_t>> JitCompiler::trace_loop_anchors(const Chunk& chunk, size_t anchor_ip) const {
-  if (chunk.op_hash == 0) return std::nullopt;
-  const std::optional<TraceMetadata> m = jit::stored_trace(chunk.op_hash, anchor_ip);
-  if (!m) return std::nullopt;
-  return std::make_pair(m->anchor_ip, m->fallthrough_ip);
-}
-
-size_t JitCompiler::trace_max_len() { return thread_config().max_trace_len; }
-
-uint16_t JitCompiler::trace_max_slot() { return UINT16_MAX; }
-
-void JitCompiler::set_config(const TraceJitConfig& config) { thread_config() = config; }
-
-TraceJitConfig JitCompiler::get_config() { return thread_config(); }
-
-size_t JitCompiler::trace_import_all(const Chunk& chunk, std::span<const TraceMetadata> metas) {
-  size_t ok = 0;
-  for (const TraceMetadata& m : metas) ok += trace_import(chunk, m) ? 1 : 0;
-  return ok;
 }
 
 JitStats JitCompiler::stats() { return Engine::get().stats(); }

@@ -87,6 +87,22 @@ void note_side_exit(uint64_t hash, uint64_t anchor, uint32_t blacklist_at) {
   if (blacklist_at != 0 && k.side_exits >= blacklist_at) k.blacklisted = true;
 }
 
+uint32_t note_hot_lookup(uint64_t hash, uint64_t anchor) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  TraceKeyState& k = s.keys[{hash, anchor}];
+  if (k.hot_count < UINT32_MAX) ++k.hot_count;
+  return k.hot_count;
+}
+
+void note_guard_mismatch(uint64_t hash, uint64_t anchor, uint32_t blacklist_at) {
+  Store& s = store();
+  std::lock_guard<std::mutex> lock(s.mu);
+  TraceKeyState& k = s.keys[{hash, anchor}];
+  if (k.deopt_count < UINT32_MAX) ++k.deopt_count;
+  if (k.deopt_count >= blacklist_at) k.blacklisted = true;
+}
+
 void note_blacklisted(uint64_t hash, uint64_t anchor) {
   Store& s = store();
   std::lock_guard<std::mutex> lock(s.mu);
@@ -137,14 +153,15 @@ void clear_stored_traces() {
   s.keys.clear();
 }
 
-std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused) {
+std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused,
+                                     std::optional<uint64_t> only) {
   Store& s = store();
   std::vector<ReadyTrace> out;
   std::vector<TraceMetadata> unchecked;
   {
     std::lock_guard<std::mutex> lock(s.mu);
-    for (auto it = s.trees.lower_bound({chunk.op_hash, 0}); it != s.trees.end() && it->first.first == chunk.op_hash;
-         ++it) {
+    for (auto it = s.trees.lower_bound({chunk.op_hash, only.value_or(0)});
+         it != s.trees.end() && it->first.first == chunk.op_hash && (!only || it->first.second == *only); ++it) {
       const StoredTrace& e = it->second;
       if (e.tree && same_lowerings(e.lowered_with, lowered.list)) {
         out.push_back(ReadyTrace{e.meta.anchor_ip, e.tree, e.tags, e.unit});

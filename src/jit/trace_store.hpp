@@ -37,11 +37,18 @@ struct TraceKeyState {
   uint32_t side_exits = 0;   ///< exits no side path took, since the last install
   bool blacklisted = false;  ///< given up (a VM's retries used up, or too many side exits)
   bool aborted = false;      ///< JitCompiler::trace_abort
+  uint32_t hot_count = 0;    ///< trace_lookup calls that found no tree (saturating)
+  uint32_t deopt_count = 0;  ///< trace_lookup entry-guard mismatches
 };
 /// The state at (hash, anchor), if the key has a tree or a state.
 std::optional<TraceKeyState> trace_key_state(uint64_t hash, uint64_t anchor);
 /// One side exit at (hash, anchor); at `blacklist_at` (0: never) the key is blacklisted.
 void note_side_exit(uint64_t hash, uint64_t anchor, uint32_t blacklist_at);
+/// A trace_lookup at (hash, anchor) that found no tree: its hot count after this one.
+uint32_t note_hot_lookup(uint64_t hash, uint64_t anchor);
+/// A trace_lookup entry-guard mismatch at (hash, anchor); at `blacklist_at` the key is
+/// blacklisted.
+void note_guard_mismatch(uint64_t hash, uint64_t anchor, uint32_t blacklist_at);
 /// A VM gave the loop at (hash, anchor) up for good.
 void note_blacklisted(uint64_t hash, uint64_t anchor);
 /// Marks an existing key aborted; false if the key has neither tree nor state.
@@ -65,8 +72,10 @@ struct ReadyTrace {
 };
 /// The stored trees of `chunk` for a VM: each checked once per lowerings (import_trace) and
 /// then shared, so a new VM takes them without checking or synthesising again. Trees that
-/// fail the check are left out, their reasons in `refused`.
-std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused);
+/// fail the check are left out, their reasons in `refused`. With `only`, just the tree at
+/// that anchor.
+std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused,
+                                     std::optional<uint64_t> only = std::nullopt);
 
 /// `paths` (synthesised as `trace`) at `anchor` of `chunk`, compiled for entry kinds `tags`
 /// (one per slot of the trace's site, jit_abi::kTagUnused for slots it does not touch);
