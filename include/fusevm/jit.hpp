@@ -163,8 +163,9 @@ class JitCompiler {
   /// `anchor_ip`: at most get_config().max_trace_len ops a trace may hold (Extended ops
   /// only with a registered extension that lowers them), calls and returns balanced and
   /// at most 4 deep, the last op a jump to the anchor in the loop's frame and no plain
-  /// Jump there before it. Adapted: inner loops, Keep jumps and a conditional jump to the
-  /// anchor that the lap did not take are accepted (this tier runs them).
+  /// Jump there before it. Adapted: inner loops, builtins outside inlined calls and a
+  /// conditional jump to the anchor that the lap did not take are accepted (this tier
+  /// runs them); the Keep jumps are not (traces do not hold them).
   bool is_trace_eligible(std::span<const Op> ops, size_t anchor_ip, std::string* why = nullptr) const;
   /// trace_import() of a tree with the one path `ops`/`recorded_ips` (spec/jit.md §4.6):
   /// checked against the chunk, compiled for `kinds` (blocking), and entered by VMs

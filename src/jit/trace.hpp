@@ -211,7 +211,7 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
 /// is_trace_eligible): empty when `ops` could be a lap closing at `anchor` — at most
 /// `max_len` ops a trace may hold, calls and returns balanced and at most kMaxInlineDepth
 /// deep, the last op a jump to `anchor` in the loop's frame and no earlier one there;
-/// else why not. Lowered Extended ops, inner loops and Keep jumps are ours to run, so
+/// else why not. Lowered Extended ops, inner loops and builtins are ours to run, so
 /// unlike the reference's check this one accepts them.
 std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowerings& lowered, size_t max_len);
 

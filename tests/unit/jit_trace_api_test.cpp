@@ -2,10 +2,11 @@
 // spec/jit.md §7.3's items that use it, each adapted to this tier.
 //
 // Adapted expectations (README "JIT"):
-// - is_trace_eligible accepts what this tier runs: inner loops, Keep jumps, and a
-//   conditional jump to the anchor that the lap did not take; it rejects a plain Jump to
-//   the anchor before the lap's end, unbalanced calls and returns, calls more than 4 deep,
-//   ops a trace cannot hold, and laps longer than max_trace_len;
+// - is_trace_eligible accepts what this tier runs: inner loops, builtins outside inlined
+//   calls, and a conditional jump to the anchor that the lap did not take; it rejects a
+//   plain Jump to the anchor before the lap's end, unbalanced calls and returns, calls
+//   more than 4 deep, ops a trace cannot hold (the Keep jumps among them), and laps
+//   longer than max_trace_len;
 // - trace_install checks the lap against the chunk (ips, ops, control flow, kinds) and
 //   clears the key's counters and flags (the reference keeps them, quirk Q12);
 // - counters and flags are per process (summed over VMs), not per thread, and a
@@ -108,6 +109,10 @@ TEST_F(JitTraceApi, is_trace_eligible_checks_a_lap_without_its_chunk) {
   builtin_in_call.insert(builtin_in_call.begin() + 1, {Op::Call(0, 0), Op::CallBuiltin(0, 0), Op::Pop(), Op::Return()});
   EXPECT_FALSE(jit.is_trace_eligible(builtin_in_call, kAnchor, &why));
   EXPECT_NE(why.find("builtin call inside an inlined call"), std::string::npos) << why;
+  std::vector<Op> keep = lap;  // as in the reference: traces do not hold the Keep jumps
+  keep.insert(keep.begin() + 1, {Op::LoadTrue(), Op::JumpIfTrueKeep(40), Op::Pop()});
+  EXPECT_FALSE(jit.is_trace_eligible(keep, kAnchor, &why));
+  EXPECT_NE(why.find("JumpIfTrueKeep) cannot be in a trace"), std::string::npos) << why;
   std::vector<Op> unmatched = lap;
   unmatched.insert(unmatched.begin() + 1, Op::Call(0, 0));
   EXPECT_FALSE(jit.is_trace_eligible(unmatched, kAnchor, &why)) << "a Call without its Return";
