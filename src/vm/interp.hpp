@@ -62,16 +62,18 @@ inline bool stack_push(VMState& st, Value v) {
 }
 
 /// Run a call-out (builtin, extension handler, host method): an exception it throws, or
-/// an error it raised with VM::raise_error, ends the run with an error naming `what`.
-template <class F>
-bool contained_call(VMState& st, const std::string& what, F&& fn) {
+/// an error it raised with VM::raise_error, ends the run with an error naming what
+/// `name()` returns. The name is made only then: building it for every call cost a
+/// builtin call a fifth of its time.
+template <class Name, class F>
+bool contained_call(VMState& st, Name&& name, F&& fn) {
   try {
     fn();
   } catch (const std::exception& e) {
-    st.set_error(what + " threw: " + e.what(), st.ip - 1);
+    st.set_error(std::string(name()) + " threw: " + e.what(), st.ip - 1);
     return false;
   } catch (...) {
-    st.set_error(what + " threw an unknown exception", st.ip - 1);
+    st.set_error(std::string(name()) + " threw an unknown exception", st.ip - 1);
     return false;
   }
   if (st.has_pending_error) {

@@ -14,11 +14,14 @@ OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in) {
       // Unregistered id: nothing happens, arguments stay (spec/ops.md §18).
       if (id >= st.builtins.size() || !st.builtins[id]) return OpStatus::Next;
       Value r;
-      // A copy: the builtin may register builtins and reallocate the table.
-      const BuiltinFn fn = st.builtins[id];
-      if (!contained_call(st, "builtin " + std::to_string(id),
-                     [&] { r = fn(vm, static_cast<uint8_t>(in.b)); }))
-        return OpStatus::Error;
+      // No copy: while it runs, registering builtins keeps this table alive
+      // (VMState::builtins_running).
+      const BuiltinFn& fn = st.builtins[id];
+      ++st.builtins_running;
+      const bool ok = contained_call(st, [id] { return "builtin " + std::to_string(id); },
+                                     [&] { r = fn(vm, static_cast<uint8_t>(in.b)); });
+      if (--st.builtins_running == 0 && !st.retired_builtins.empty()) st.retired_builtins.clear();
+      if (!ok) return OpStatus::Error;
       if (!stack_push(st, std::move(r))) return OpStatus::Error;
       break;
     }
@@ -28,7 +31,7 @@ OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in) {
       // unlike the reference, a replacement installed by the handler is kept.
       ExtensionHandler h = std::move(st.ext_handler);
       st.ext_handler = nullptr;
-      const bool ok = contained_call(st, "extension " + std::to_string(id),
+      const bool ok = contained_call(st, [id] { return "extension " + std::to_string(id); },
                                 [&] { h(vm, id, static_cast<uint8_t>(in.b)); });
       if (!st.ext_handler) st.ext_handler = std::move(h);
       if (!ok) return OpStatus::Error;
@@ -38,7 +41,7 @@ OpStatus exec_callout_op(VMState& st, VM& vm, const Insn& in) {
       if (!st.ext_wide_handler) return OpStatus::Next;
       ExtensionWideHandler h = std::move(st.ext_wide_handler);
       st.ext_wide_handler = nullptr;
-      const bool ok = contained_call(st, "extension " + std::to_string(id),
+      const bool ok = contained_call(st, [id] { return "extension " + std::to_string(id); },
                                 [&] { h(vm, id, in.w.u); });
       if (!st.ext_wide_handler) st.ext_wide_handler = std::move(h);
       if (!ok) return OpStatus::Error;

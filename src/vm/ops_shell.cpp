@@ -41,7 +41,7 @@ Value str_array(const std::vector<std::string>& items) {
 template <class F>
 bool host_call(VMState& st, const char* what, F&& fn) {
   st.flush_output();
-  return contained_call(st, std::string("host ") + what, std::forward<F>(fn));
+  return contained_call(st, [what] { return std::string("host ") + what; }, std::forward<F>(fn));
 }
 
 // Index of the op after the SubshellEnd matching the SubshellBegin at `at`.

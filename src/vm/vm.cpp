@@ -394,6 +394,11 @@ void VM::interrupt() {
   s_->poll.store(true, std::memory_order_relaxed);
 }
 void VM::register_builtin(uint16_t id, BuiltinFn fn) {
+  if (s_->builtins_running > 0) {  // (VMState::builtins_running)
+    std::vector<BuiltinFn> next = s_->builtins;
+    s_->retired_builtins.push_back(std::move(s_->builtins));
+    s_->builtins = std::move(next);
+  }
   if (s_->builtins.size() <= id) s_->builtins.resize(static_cast<size_t>(id) + 1);
   s_->builtins[id] = std::move(fn);
 }

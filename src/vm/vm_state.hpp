@@ -72,6 +72,12 @@ struct VMState {
   bool recording = false;
 
   std::vector<BuiltinFn> builtins;
+  // Builtins running (nested calls count): while one runs, register_builtin leaves the
+  // table's storage alone and starts a new table, keeping the old one here until the
+  // last returns (the running function object lives in it). So calls need not copy the
+  // std::function first, which cost every call a clone.
+  uint32_t builtins_running = 0;
+  std::vector<std::vector<BuiltinFn>> retired_builtins;
   // The VM that owns this state, set by run() and call(): a builtin that native code has
   // the core run (a trace's call-out) is handed it.
   VM* vm = nullptr;

@@ -362,6 +362,24 @@ TEST(VmBuiltins, re_registering_replaces) {
   EXPECT_TRUE(IsOk(r.result, I(11)));
 }
 
+// A builtin that replaces itself and grows the table while it runs (so the table's storage
+// moves) goes on with its own captures; the next call runs the replacement. Builtins are
+// called without copying them first, so this is what keeps the running one alive.
+TEST(VmBuiltins, regression_a_builtin_that_re_registers_builtins_while_running_keeps_its_captures) {
+  Program p;
+  p.emit({Op::LoadInt(10), Op::CallBuiltin(0, 1), Op::LoadInt(1), Op::CallBuiltin(0, 1), Op::Add(),
+          Op::CallBuiltin(0, 0), Op::Add()});
+  Ran r = run(p, [](VM& vm) {
+    const std::string tag(64, 'x');  // a capture on the heap: a freed closure would show
+    vm.register_builtin(0, [tag](VM& v, uint8_t argc) {
+      for (uint16_t id = 1; id < 300; ++id) v.register_builtin(id, pop_and_double);
+      v.register_builtin(0, [](VM& w, uint8_t n) { return Value::Int(n == 0 ? 1000 : w.pop().as_int() + 1); });
+      return Value::Int(static_cast<int64_t>(tag.size()) + (argc ? v.pop().as_int() : 0));
+    });
+  });
+  EXPECT_TRUE(IsOk(r.result, I(64 + 10 + 2 + 1000)));
+}
+
 TEST(VmBuiltins, builtin_result_of_any_kind_is_pushed) {
   Program p;
   p.emit(Op::CallBuiltin(9, 0));
