@@ -229,6 +229,9 @@ namespace {
 // the end (an exit).
 constexpr uint64_t kExitBit = uint64_t{1} << 62;
 
+// The most slots an inlined call's frame may have (SyntheticTrace::chains).
+constexpr uint32_t kMaxInlinedFrameSlots = 64;
+
 
 // True if trace ip `k` is where a path other than the first starts (no op falls into it).
 bool starts_path(const std::vector<uint64_t>& starts, uint64_t k) {
@@ -281,6 +284,12 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     }
   }
   const uint32_t stride = max_depth > 0 ? callee_top + 1 : 0;
+  // Each inlined Call starts its callee's slots Undef op by op, and every exit stores them:
+  // a callee naming slot 1000 made a 6,000-op trace whose compile LLVM never finished.
+  if (stride > kMaxInlinedFrameSlots + 1) {
+    return fail(TraceAbort::Calls, "an inlined call names slot " + std::to_string(callee_top - 1) + " (frames of more than " +
+                                       std::to_string(kMaxInlinedFrameSlots) + " slots are not inlined)");
+  }
   // With calls, the first lent slot stays Undef (a new frame's slots are copied from it:
   // LoadUndef is no unit op); each depth's block follows.
   const uint32_t undef_slot = caller_free;

@@ -296,5 +296,36 @@ TEST_F(JitTraceInline, an_interrupt_at_an_inlined_call_stops_at_the_call) {
   expect_same_as_interpreted(kClamp, s);
 }
 
+// A callee that names slot 1000 (a read past its frame gives Undef) would be a frame of 1,001
+// slots: inlined three deep, its Undef resets and exits made a 6,000-op trace whose compile
+// LLVM did not finish (found by a random walk). Such calls are not inlined: the recording is
+// given up and the loop runs interpreted, quickly.
+TEST_F(JitTraceInline, regression_a_callee_naming_a_high_slot_is_not_inlined) {
+  expect_same_as_interpreted(R"(
+    Jump main
+.sub far
+    SetSlot 0
+    AddAssignSlotVoid 0, 1000
+    GetSlot 0
+    ReturnValue
+main:
+    LoadInt 0
+    SetSlot 0
+top:
+    GetSlot 0
+    Call @far, 1
+    Pop
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 300
+    NumLt
+    JumpIfTrue top
+    GetSlot 0
+    ReturnValue
+)",
+                             traced(1), /*must_enter=*/false);
+  EXPECT_GE(reason_count(trace_stats(), "recording aborted: calls nested too deep (an inlined call names slot 1000"), 1u);
+}
+
 }  // namespace
 }  // namespace fusevm_test

@@ -291,9 +291,11 @@ inline std::string jit_text(const JitOptions& o) {
   const char* tiers = o.tiers == JitTiers::Off      ? "Off"
                       : o.tiers == JitTiers::Linear ? "Linear"
                       : o.tiers == JitTiers::Block  ? "Block"
+                      : o.tiers == JitTiers::Trace  ? "Trace"
                                                     : "All";
   return std::string("tiers ") + tiers + (o.sync ? ", sync" : ", async") + (o.strict ? ", strict" : "") +
-         ", block_threshold " + std::to_string(o.block_threshold);
+         ", block_threshold " + std::to_string(o.block_threshold) + ", trace_threshold " +
+         std::to_string(o.trace.trace_threshold) + ", max_side_exits " + std::to_string(o.trace.max_side_exits);
 }
 
 /// How the JIT side runs, for messages.

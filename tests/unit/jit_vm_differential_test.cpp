@@ -115,6 +115,8 @@ void run_suite(const SuiteSpec& spec) {
   const size_t count = program_count(spec.default_count);
   const uint64_t base = spec.base_seed + seed_offset();
   const auto started = std::chrono::steady_clock::now();
+  // FUSEVM_JIT_DIFF_VERBOSE=1: each seed and program before it runs (to find one that hangs).
+  const bool verbose = std::getenv("FUSEVM_JIT_DIFF_VERBOSE") != nullptr;
   Tally t;
   for (size_t k = 0; k < count; ++k) {
     if (k % kResetEvery == 0) {
@@ -122,9 +124,11 @@ void run_suite(const SuiteSpec& spec) {
       JitCompiler::reset();
     }
     const uint64_t seed = base + k;
+    if (verbose) std::fprintf(stderr, "[ jit-vm-diff ] %s seed %s\n", spec.name, hex(seed).c_str());
     Rand r(seed);
     const Shape shape = pick_shape(r, spec);
     const VmProgram p = VmGen(r, shape).make();
+    if (verbose) std::fprintf(stderr, "%s", disassemble(p.chunk).c_str());
     RunSetup plain;
     plain.prepare = vmgen::register_builtins;
     plain.runs = spec.runs[r.below(spec.runs.size())];
@@ -169,6 +173,7 @@ void run_suite(const SuiteSpec& spec) {
     plain.quiet_runs = jitted.quiet_runs = spec.quiet_runs;
     plain.resumes = jitted.resumes = spec.resumes;
 
+    if (verbose) std::fprintf(stderr, "[ jit-vm-diff ] %s\n", options_text(jitted).c_str());
     const Observed want = observe(p.chunk, plain);
     const uint64_t before = entered_now();
     const uint64_t call_outs_before = JitCompiler::stats().trace.call_outs;
