@@ -23,8 +23,9 @@ using jitgen::Rand;
 /// Builtins generated programs call (CallBuiltin 0..3, RunSetup::prepare registers them on
 /// each VM, with state of their own). Each pops its arguments (an Int argument count). 0
 /// returns their wrapping Int sum; 1 a Float; 2 an Int that is a Float every few calls (a
-/// trace's guard after it fails); 3 reads and writes global 0 and the frame's slot 0 and
-/// now and then returns a Str (a kind native code does not hold).
+/// trace's guard after it fails); 3 reads and writes global 0 and the frame's slot 0 (as
+/// frames read it: never by the slot vector's length) and now and then returns a Str (a
+/// kind native code does not hold).
 inline void register_builtins(VM& vm) {
   auto pop_int = [](VM& v) {
     if (v.stack().empty()) return int64_t{0};
@@ -57,10 +58,15 @@ inline void register_builtins(VM& vm) {
       x += v.globals()[0].is_int() ? v.globals()[0].as_int() % 1000 : 1;
       if (n % 11 == 0) v.globals()[0] = Value::Int(static_cast<int64_t>(n));
     }
+    // Slot 0 as a frame reads it: trailing Undef slots are not observable (a frame a
+    // compiled function's bail-out makes has all of them; the interpreter's only those
+    // written), so the builtin treats a missing slot as Undef and makes it to write it.
     std::vector<Value>& slots = v.frames().back().slots;
-    if (!slots.empty()) {
-      x += slots[0].is_int() ? slots[0].as_int() % 1000 : 2;
-      if (n % 13 == 0) slots[0] = Value::Int(x);
+    const Value s0 = slots.empty() ? Value() : slots[0];
+    x += s0.is_int() ? s0.as_int() % 1000 : 2;
+    if (n % 13 == 0) {
+      if (slots.empty()) slots.resize(1);
+      slots[0] = Value::Int(x);
     }
     return n % 9 == 0 ? Value::Str("b" + std::to_string(n)) : Value::Int(x);
   });
