@@ -186,6 +186,43 @@ loop_done:
     GetSlot 0
 )",
        9999900000, {{0, 9999900000}, {1, 100000}}, 100000, true},
+      {"builtin_loop_mixed",
+       // Slots: 0 = sum, 1 = i, 2 = t.  The builtin among a dozen ops of arithmetic:
+       //   while i < 100000 { t = ((i * 3 + 7) ^ (i >> 2)) - i; sum = sum + f(t) + t; i = i + 1 }
+       R"(    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+loop_top:
+    GetSlot 1
+    LoadInt 100000
+    NumLt
+    JumpIfFalse loop_done
+    GetSlot 1
+    LoadInt 3
+    Mul
+    LoadInt 7
+    Add
+    GetSlot 1
+    LoadInt 2
+    Shr
+    BitXor
+    GetSlot 1
+    Sub
+    SetSlot 2
+    GetSlot 0
+    GetSlot 2
+    CallBuiltin 0, 1
+    Add
+    GetSlot 2
+    Add
+    SetSlot 0
+    PreIncSlotVoid 1
+    Jump loop_top
+loop_done:
+    GetSlot 0
+)",
+       30126851136, {{1, 100000}}, 100000, true},
   };
   return cases;
 }
