@@ -26,8 +26,6 @@ constexpr size_t kMaxDepth = 16;
 // Kinds a file may name (slot_kind_name gives each its name).
 constexpr size_t kNumKinds = static_cast<size_t>(SlotKind::Other) + 1;
 
-const char* kind_name(SlotKind k) { return slot_kind_name(k); }
-
 Json ops_json(const std::vector<Op>& ops) {
   Json out = Json::array();
   for (const Op& op : ops) {
@@ -45,7 +43,7 @@ Json joins_json(const std::vector<TraceJoin>& joins) {
 // Builtin result kinds as [at, "Kind"] pairs.
 Json results_json(const std::vector<TraceResult>& results) {
   Json out = Json::array();
-  for (const TraceResult& r : results) out.push_back(Json::array({r.at, kind_name(r.kind)}));
+  for (const TraceResult& r : results) out.push_back(Json::array({r.at, slot_kind_name(r.kind)}));
   return out;
 }
 
@@ -187,7 +185,7 @@ std::string trace_metadata_to_json(std::span<const TraceMetadata> traces) {
   for (size_t t = 0; t < traces.size(); ++t) {
     const TraceMetadata& m = traces[t];
     Json kinds = Json::array();
-    for (SlotKind k : m.slot_kinds_at_anchor) kinds.push_back(kind_name(k));
+    for (SlotKind k : m.slot_kinds_at_anchor) kinds.push_back(slot_kind_name(k));
     Json side = Json::array();
     for (const TraceSidePath& p : m.side_paths) {
       Json j = Json::object();

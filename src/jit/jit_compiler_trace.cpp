@@ -44,10 +44,6 @@ uint8_t deopt_kind(uint8_t tag) {
   }
 }
 
-// The tag a raw slot of SlotKind `k` enters a trace with; kTagUnused for kinds a trace
-// never takes.
-uint8_t entry_tag(SlotKind k) { return jit::abi_tag_of(k); }
-
 // A trace run from raw slots has no VM to call back into: its builtins never run.
 uint32_t no_call_out(void*, jit_abi::VmUnitFrame*) { return 1; }
 
@@ -181,7 +177,7 @@ TraceLookup JitCompiler::trace_lookup(const Chunk& chunk, size_t anchor_ip, std:
   const std::vector<uint8_t>& tags = ready[0].tags;
   for (uint16_t s : trace.site.slots) {
     if (s >= trace.lent_base || s >= tags.size() || tags[s] == jit_abi::kTagUnused) continue;
-    const uint8_t actual = entry_tag(s < kinds.size() ? kinds[s] : SlotKind::Int);
+    const uint8_t actual = jit::abi_tag_of(s < kinds.size() ? kinds[s] : SlotKind::Int);
     if (actual != tags[s]) {
       jit::note_guard_mismatch(hash, anchor_ip, kMaxGuardMismatches);
       return {K::GuardMismatch};

@@ -111,7 +111,7 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     // A builtin that jumps (sets vm.ip) would go on elsewhere in other laps.
     if (ip != rec.prev_ip + 1) return abort(TraceAbort::Op, "a builtin jumped, at ip " + std::to_string(rec.prev_ip));
     TracePath& p = rec.paths[static_cast<size_t>(rec.current)];
-    p.results.emplace_back(p.ips.size() - 1, slot_kind_of(top != nullptr ? top->kind() : ValueKind::Undef));
+    p.results.push_back(TraceResult{p.ips.size() - 1, slot_kind_of(top != nullptr ? top->kind() : ValueKind::Undef)});
   }
   // Calls are inlined: the op runs in the loop's frame or in a frame a recorded Call made.
   if (frames < rec.frames) return abort(TraceAbort::LeftFrame, "at ip " + std::to_string(ip));
@@ -628,8 +628,8 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
                     " cannot be in a trace");
       }
     }
-    for (const auto& [at, kind] : path.results) {
-      if (at >= path.ips.size() || chunk.ops[path.ips[at]].code() != OpCode::CallBuiltin) {
+    for (const TraceResult& r : path.results) {
+      if (r.at >= path.ips.size() || chunk.ops[path.ips[r.at]].code() != OpCode::CallBuiltin) {
         return fail(where + ": a result kind at a position that is not a CallBuiltin");
       }
     }
@@ -742,9 +742,8 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
       out += " " + std::to_string(paths[p].ips[i]);
       if (paths[p].depth(i) > 0) out += "/" + std::to_string(paths[p].depth(i));  // inside calls
     }
-    for (const auto& [at, kind] : paths[p].results) {
-      out += "; the builtin at ip " + std::to_string(paths[p].ips[at]) + " returned " +
-             slot_kind_name(kind);
+    for (const TraceResult& r : paths[p].results) {
+      out += "; the builtin at ip " + std::to_string(paths[p].ips[r.at]) + " returned " + slot_kind_name(r.kind);
     }
     for (const auto& [at, to] : paths[p].loops) {
       out += "; ip " + std::to_string(paths[p].ips[at]) + " goes on at path " + std::to_string(to.path) + " ip " +

@@ -62,11 +62,11 @@ struct TracePath {
   /// The kind each CallBuiltin of the path returned when it was recorded, by position in
   /// `ips`: native code goes on after the builtin with that kind, guarded (a kind native
   /// code does not hold leaves the builtin to the interpreter).
-  std::vector<std::pair<size_t, SlotKind>> results;
+  std::vector<TraceResult> results;
   /// The recorded result kind of the CallBuiltin at `pos`, if any.
   std::optional<SlotKind> result_at(size_t pos) const {
-    for (const auto& [at, kind] : results) {
-      if (at == pos) return kind;
+    for (const TraceResult& r : results) {
+      if (r.at == pos) return r.kind;
     }
     return std::nullopt;
   }

@@ -39,12 +39,6 @@ std::vector<TraceJoin> joins_of(const TracePath& p) {
   return out;
 }
 
-std::vector<TraceResult> results_of(const TracePath& p) {
-  std::vector<TraceResult> out;
-  for (const auto& [at, kind] : p.results) out.push_back(TraceResult{at, kind});
-  return out;
-}
-
 bool same_lowerings(const std::vector<jit_abi::AbiLowering>& a, const std::vector<jit_abi::AbiLowering>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const jit_abi::AbiLowering& x, const jit_abi::AbiLowering& y) {
     return x.ext_id == y.ext_id && x.num_args == y.num_args && x.result == y.result && x.address == y.address &&
@@ -219,10 +213,10 @@ TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vec
       m.ops = std::move(ops);
       m.recorded_ips = std::move(ips);
       m.joins = joins_of(paths[p]);
-      m.results = results_of(paths[p]);
+      m.results = paths[p].results;
     } else {
       m.side_paths.push_back(TraceSidePath{paths[p].parent, paths[p].parent_pos, std::move(ops), std::move(ips),
-                                           joins_of(paths[p]), results_of(paths[p])});
+                                           joins_of(paths[p]), paths[p].results});
     }
   }
   return m;
@@ -259,7 +253,7 @@ std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& l
       path.ips.push_back(ips[i]);
     }
     for (const TraceJoin& j : joins) path.loops.emplace_back(j.at, TracePos{j.path, j.pos});
-    for (const TraceResult& r : results) path.results.emplace_back(r.at, r.kind);
+    path.results = results;
     return true;
   };
   tree->paths.emplace_back();

@@ -443,19 +443,30 @@ class VmBuilder {
     llvm::Value* stack = b.CreateLoad(ptr_, b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, stack)));
     for (size_t k = 0; k < s.slots.size(); ++k) store_value(b, slots, plan_.named_slots[k], s.slots[k]);
     for (size_t k = 0; k < s.stack.size(); ++k) store_value(b, stack, k, s.stack[k]);
-    if (s.stack.size() > max_exit_stack_) max_exit_stack_ = static_cast<uint32_t>(s.stack.size());
   }
 
-  // Returns `why` with the state already in the frame (`depth` values on its stack).
-  void finish_exit(llvm::IRBuilder<>& b, jit_abi::VmExit why, uint64_t resume_ip, size_t depth) {
+  // Where the state in the frame stands: resume_ip and the `depth` values on its stack (an
+  // exit's, or a call-out's before the core runs the op).
+  void store_position(llvm::IRBuilder<>& b, uint64_t resume_ip, size_t depth) {
     llvm::Value* frame = f_->getArg(0);
     b.CreateStore(b.getInt64(resume_ip),
                   b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, resume_ip)));
     b.CreateStore(b.getInt32(static_cast<uint32_t>(depth)),
                   b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, exit_depth)));
+    if (depth > max_exit_stack_) max_exit_stack_ = static_cast<uint32_t>(depth);
+  }
+
+  // Returns `why` with the state already in the frame (`depth` values on its stack).
+  void finish_exit(llvm::IRBuilder<>& b, jit_abi::VmExit why, uint64_t resume_ip, size_t depth) {
+    store_position(b, resume_ip, depth);
+    return_reason(b, why);
+  }
+
+  // Stores `why` as the exit reason and returns it.
+  void return_reason(llvm::IRBuilder<>& b, jit_abi::VmExit why) {
+    llvm::Value* frame = f_->getArg(0);
     b.CreateStore(b.getInt32(why), b.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, exit_reason)));
     b.CreateRet(b.getInt32(why));
-    if (depth > max_exit_stack_) max_exit_stack_ = static_cast<uint32_t>(depth);
   }
 
   // A trace's CallBuiltin at `ip`: the core runs it (VmUnitFrame::call_out) on the state an
@@ -467,9 +478,8 @@ class VmBuilder {
     const size_t argc = req_.ops[ip].small[1];
     const Kind result = static_cast<Kind>(req_.result_tags[ip]);
     store_state(b_, s);
+    store_position(b_, ip, s.stack.size());
     llvm::Value* frame = f_->getArg(0);
-    b_.CreateStore(b_.getInt64(ip), field(frame, offsetof(VmUnitFrame, resume_ip)));
-    b_.CreateStore(b_.getInt32(static_cast<uint32_t>(s.stack.size())), field(frame, offsetof(VmUnitFrame, exit_depth)));
     llvm::Value* core = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, core)), "core");
     llvm::Value* fn = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, call_out)), "call_out");
     llvm::FunctionType* type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
@@ -477,8 +487,7 @@ class VmBuilder {
     llvm::BasicBlock* taken = llvm::BasicBlock::Create(ctx_, "exit.taken", f_);
     {
       llvm::IRBuilder<> tb(taken);
-      tb.CreateStore(tb.getInt32(jit_abi::kExitTaken), tb.CreateConstInBoundsGEP1_64(i8_, frame, offsetof(VmUnitFrame, exit_reason)));
-      tb.CreateRet(tb.getInt32(jit_abi::kExitTaken));
+      return_reason(tb, jit_abi::kExitTaken);
     }
     go_on(b_.CreateICmpNE(status, b_.getInt32(0)), taken);
     // After the op: its arguments replaced by the result; the values under them are as
