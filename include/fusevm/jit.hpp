@@ -73,7 +73,8 @@ struct JitTierStats {
   uint64_t cached = 0;          ///< units loaded from the on-disk object cache instead
   uint64_t failed = 0;          ///< compile attempts that failed (each reason counted below)
   uint64_t entered = 0;         ///< native entries
-  uint64_t call_outs = 0;       ///< builtins native code had the core run (tracing tier)
+  /// Call-outs native code had the core run (tracing tier: builtins, ops on Str/Array/Hash values).
+  uint64_t call_outs = 0;
   uint64_t fell_back = 0;       ///< calls that returned "interpret it yourself"
   uint64_t compile_ns = 0;      ///< time spent compiling, in the plugin
   std::vector<std::pair<std::string, uint64_t>> reasons;  ///< failure/fallback reason -> count
@@ -163,9 +164,11 @@ class JitCompiler {
   /// `anchor_ip`: at most get_config().max_trace_len ops a trace may hold (Extended ops
   /// only with a registered extension that lowers them), calls and returns balanced and
   /// at most 4 deep, the last op a jump to the anchor in the loop's frame and no plain
-  /// Jump there before it. Adapted: inner loops, builtins outside inlined calls and a
-  /// conditional jump to the anchor that the lap did not take are accepted (this tier
-  /// runs them); the Keep jumps are not (traces do not hold them).
+  /// Jump there before it. Adapted: inner loops, builtins outside inlined calls, ops on
+  /// Str/Array/Hash values and others a call-out runs in the loop's frame (Concat,
+  /// MakeArray, HashGet, Print, ...), and a conditional jump to the anchor that the lap
+  /// did not take are accepted (this tier runs them); the Keep jumps are not (traces do
+  /// not hold them).
   bool is_trace_eligible(std::span<const Op> ops, size_t anchor_ip, std::string* why = nullptr) const;
   /// trace_import() of a tree with the one path `ops`/`recorded_ips` (spec/jit.md §4.6):
   /// checked against the chunk, compiled for `kinds` (blocking), and entered by VMs

@@ -35,12 +35,17 @@ struct TraceJoin {
   bool operator==(const TraceJoin&) const = default;
 };
 
-/// The kind the CallBuiltin at position `at` of a path returned when it was recorded: the
-/// trace goes on after the builtin with that kind (guarded).
-struct TraceResult {
+/// Ops of a path that native code has the interpreter run (a call-out): the `len` ops
+/// from position `at`, all in the loop's frame — a CallBuiltin, or ops that hold Str,
+/// Array or Hash values (on the stack, in the slot or global they name, as a constant) or
+/// that native code does not run (Concat, MakeArray, HashGet, Print, ...). The trace goes
+/// on after them with `stack`: the kinds the loop frame's values above the lap's base had
+/// there when recorded (each Int, Float, Bool or Undef, and guarded).
+struct TraceCallOut {
   size_t at = 0;
-  SlotKind kind = SlotKind::Undef;
-  bool operator==(const TraceResult&) const = default;
+  size_t len = 1;
+  std::vector<SlotKind> stack;
+  bool operator==(const TraceCallOut&) const = default;
 };
 
 /// A path of a trace tree other than the lap: it starts where the guard at position
@@ -51,7 +56,7 @@ struct TraceSidePath {
   std::vector<Op> ops;               ///< the recorded ops
   std::vector<size_t> recorded_ips;  ///< the ip each was run from, parallel to ops
   std::vector<TraceJoin> joins;
-  std::vector<TraceResult> results;  ///< its builtins' result kinds
+  std::vector<TraceCallOut> call_outs;  ///< the ops it has the interpreter run
   bool operator==(const TraceSidePath&) const = default;
 };
 
@@ -69,7 +74,7 @@ struct TraceMetadata {
   std::vector<SlotKind> slot_kinds_at_anchor;
   std::vector<TraceJoin> joins;            ///< the lap's joins (inner loops)
   std::vector<TraceSidePath> side_paths;   ///< the tree's other paths, parents first
-  std::vector<TraceResult> results;        ///< the lap's builtins' result kinds
+  std::vector<TraceCallOut> call_outs;     ///< the ops the lap has the interpreter run
   bool operator==(const TraceMetadata&) const = default;
 };
 

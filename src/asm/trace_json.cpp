@@ -40,10 +40,14 @@ Json joins_json(const std::vector<TraceJoin>& joins) {
   return out;
 }
 
-// Builtin result kinds as [at, "Kind"] pairs.
-Json results_json(const std::vector<TraceResult>& results) {
+// Call-outs as [at, len, ["Kind", ...]].
+Json call_outs_json(const std::vector<TraceCallOut>& call_outs) {
   Json out = Json::array();
-  for (const TraceResult& r : results) out.push_back(Json::array({r.at, slot_kind_name(r.kind)}));
+  for (const TraceCallOut& c : call_outs) {
+    Json kinds = Json::array();
+    for (SlotKind k : c.stack) kinds.push_back(slot_kind_name(k));
+    out.push_back(Json::array({c.at, c.len, std::move(kinds)}));
+  }
   return out;
 }
 
@@ -92,14 +96,22 @@ SlotKind read_kind(const Node& n, const std::string& path) {
   fail(n, path, "unknown slot kind " + json_fields::quoted(name) + " (Int, Float, Bool, Undef, Str, Array, Hash or Other)");
 }
 
-std::vector<TraceResult> read_results(const Node& n, const std::string& path) {
-  std::vector<TraceResult> out;
+std::vector<SlotKind> read_kinds(const Node& n, const std::string& path) {
+  std::vector<SlotKind> out;
+  const std::vector<Node>& items = array_of(n, path);
+  for (size_t i = 0; i < items.size(); ++i) out.push_back(read_kind(items[i], at(path, i)));
+  return out;
+}
+
+std::vector<TraceCallOut> read_call_outs(const Node& n, const std::string& path) {
+  std::vector<TraceCallOut> out;
   const std::vector<Node>& items = array_of(n, path);
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string where = at(path, i);
-    const std::vector<Node>& r = array_of(items[i], where);
-    if (r.size() != 2) fail(items[i], where, "expected [at, kind], got " + std::to_string(r.size()) + " elements");
-    out.push_back(TraceResult{unsigned_in(r[0], where + "[0]", kMaxSize, "usize"), read_kind(r[1], where + "[1]")});
+    const std::vector<Node>& c = array_of(items[i], where);
+    if (c.size() != 3) fail(items[i], where, "expected [at, len, kinds], got " + std::to_string(c.size()) + " elements");
+    out.push_back(TraceCallOut{unsigned_in(c[0], where + "[0]", kMaxSize, "usize"),
+                               unsigned_in(c[1], where + "[1]", kMaxSize, "usize"), read_kinds(c[2], where + "[2]")});
   }
   return out;
 }
@@ -132,8 +144,8 @@ TraceSidePath read_side_path(const Node& n, const std::string& path) {
       p.recorded_ips = read_ips(v, where);
     } else if (key == "joins") {
       p.joins = read_joins(v, where);
-    } else if (key == "results") {
-      p.results = read_results(v, where);
+    } else if (key == "call_outs") {
+      p.call_outs = read_call_outs(v, where);
     } else {
       return false;
     }
@@ -157,12 +169,11 @@ TraceMetadata read_trace(const Node& n, const std::string& path) {
                 } else if (key == "recorded_ips") {
                   m.recorded_ips = read_ips(v, where);
                 } else if (key == "slot_kinds_at_anchor") {
-                  const std::vector<Node>& items = array_of(v, where);
-                  for (size_t i = 0; i < items.size(); ++i) m.slot_kinds_at_anchor.push_back(read_kind(items[i], at(where, i)));
+                  m.slot_kinds_at_anchor = read_kinds(v, where);
                 } else if (key == "joins") {
                   m.joins = read_joins(v, where);
-                } else if (key == "results") {
-                  m.results = read_results(v, where);
+                } else if (key == "call_outs") {
+                  m.call_outs = read_call_outs(v, where);
                 } else if (key == "side_paths") {
                   const std::vector<Node>& items = array_of(v, where);
                   for (size_t i = 0; i < items.size(); ++i) m.side_paths.push_back(read_side_path(items[i], at(where, i)));
@@ -194,7 +205,7 @@ std::string trace_metadata_to_json(std::span<const TraceMetadata> traces) {
       j["ops"] = ops_json(p.ops);
       j["recorded_ips"] = p.recorded_ips;
       j["joins"] = joins_json(p.joins);
-      if (!p.results.empty()) j["results"] = results_json(p.results);
+      if (!p.call_outs.empty()) j["call_outs"] = call_outs_json(p.call_outs);
       side.push_back(std::move(j));
     }
     const std::pair<const char*, Json> fields[] = {
@@ -207,9 +218,9 @@ std::string trace_metadata_to_json(std::span<const TraceMetadata> traces) {
     for (size_t f = 0; f < std::size(fields); ++f) {
       out += (f == 0 ? "\n      \"" : ",\n      \"") + std::string(fields[f].first) + "\": " + fields[f].second.dump();
     }
-    // Only traces with builtins have the field, so files of traces without them read
+    // Only traces with call-outs have the field, so files of traces without them read
     // as before.
-    if (!m.results.empty()) out += ",\n      \"results\": " + results_json(m.results).dump();
+    if (!m.call_outs.empty()) out += ",\n      \"call_outs\": " + call_outs_json(m.call_outs).dump();
     out += "\n    }";
   }
   out += traces.empty() ? "]\n}\n" : "\n  ]\n}\n";

@@ -176,7 +176,9 @@ const jit_abi::UnitRequest& OwnedRequest::finalized() {
   request.lowerings = lowerings.empty() ? nullptr : lowerings.data();
   request.num_lowerings = static_cast<uint32_t>(lowerings.size());
   request.quiet_jumps = quiet_jumps.empty() ? nullptr : quiet_jumps.data();
-  request.result_tags = result_tags.empty() ? nullptr : result_tags.data();
+  request.call_outs = call_outs.empty() ? nullptr : call_outs.data();
+  request.call_out_tags = call_out_tags.empty() ? nullptr : call_out_tags.data();
+  request.num_call_out_tags = call_out_tags.size();
   return request;
 }
 

@@ -39,7 +39,8 @@ struct OwnedRequest {
   std::vector<jit_abi::AbiLowering> lowerings;  ///< symbols point into lowering_symbols
   std::vector<std::string> lowering_symbols;
   std::vector<uint8_t> quiet_jumps;  ///< UnitRequest::quiet_jumps (empty: none)
-  std::vector<uint8_t> result_tags;  ///< UnitRequest::result_tags (empty: none)
+  std::vector<jit_abi::AbiCallOut> call_outs;  ///< UnitRequest::call_outs (empty: none)
+  std::vector<uint8_t> call_out_tags;          ///< UnitRequest::call_out_tags
   std::string name;
   /// `request` with its pointers aimed at the owned vectors.
   const jit_abi::UnitRequest& finalized();

@@ -167,7 +167,7 @@ TraceLookup JitCompiler::trace_lookup(const Chunk& chunk, size_t anchor_ip, std:
   const jit::SyntheticTrace& trace = tree.trace;
   // What raw slots cannot give a trace: globals, a VM to run builtins, or room in the
   // DeoptInfo for its inlined frames and stack.
-  bool fits = trace.globals.empty() && trace.site.result_tags.empty();
+  bool fits = trace.globals.empty() && trace.site.call_outs.at.empty();
   for (const auto& chain : trace.chains) {
     for (const jit::InlineFrame& f : chain) fits = fits && f.slot_count <= MAX_DEOPT_SLOTS_PER_FRAME;
   }

@@ -226,8 +226,10 @@ std::string cache_key(const jit_abi::UnitRequest& request, const CacheKeyContext
     h.u64(op.wide);
   }
   h.bytes(request.quiet_jumps, request.quiet_jumps != nullptr ? request.num_ops : 0);
-  h.u64(request.result_tags != nullptr ? 1 : 0);
-  h.bytes(request.result_tags, request.result_tags != nullptr ? request.num_ops : 0);
+  h.u64(request.call_outs != nullptr ? 1 : 0);
+  h.bytes(request.call_outs, request.call_outs != nullptr ? request.num_ops * sizeof(jit_abi::AbiCallOut) : 0);
+  h.u64(request.num_call_out_tags);
+  h.bytes(request.call_out_tags, request.call_out_tags != nullptr ? request.num_call_out_tags : 0);
   h.u64(request.num_consts);
   for (uint64_t i = 0; request.consts != nullptr && i < request.num_consts; ++i) {
     h.u64(request.consts[i].kind);

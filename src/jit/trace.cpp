@@ -31,21 +31,23 @@ const char* trace_abort_name(TraceAbort why) {
   }
 }
 
-TraceRecording TraceRecording::lap(uint64_t anchor, uint64_t latch, size_t frames) {
+TraceRecording TraceRecording::lap(uint64_t anchor, uint64_t latch, size_t frames, size_t stack_base) {
   TraceRecording r;
   r.anchor = anchor;
   r.latch = latch;
   r.frames = frames;
+  r.stack_base = stack_base;
   r.paths.emplace_back();
   return r;
 }
 
-TraceRecording TraceRecording::side(uint64_t anchor, uint64_t latch, size_t frames, std::vector<TracePath> tree,
-                                    TracePos from) {
+TraceRecording TraceRecording::side(uint64_t anchor, uint64_t latch, size_t frames, size_t stack_base,
+                                    std::vector<TracePath> tree, TracePos from) {
   TraceRecording r;
   r.anchor = anchor;
   r.latch = latch;
   r.frames = frames;
+  r.stack_base = stack_base;
   r.paths = std::move(tree);
   TracePath p;
   p.parent = from.path;
@@ -86,6 +88,33 @@ std::optional<TracePos> find_join(const std::vector<TracePath>& paths, int32_t p
   return std::nullopt;
 }
 
+// True for a value native code holds (the AbiTags: Undef, Bool, Int, Float): it keeps no
+// reference counts, so Str, Array, Hash (and Status, Ref, NativeFn) values stay the core's.
+bool held_natively(const Value& v) { return v.tag() <= Value::kTagFloat; }
+
+// True when `op`, about to run on `vm` with `stack` the values above the lap's base, must
+// run in the core: a builtin, an op no unit runs, or an op meeting a value native code
+// does not hold (on the stack, in a slot or global it names, or the constant it loads).
+bool needs_core(const Chunk& chunk, const Lowerings& lowered, const Op& op, std::span<const Value> stack,
+                const RecordView& vm) {
+  if (op.code() == OpCode::CallBuiltin || !trace_op(op, lowered)) return true;
+  if (!std::all_of(stack.begin(), stack.end(), held_natively)) return true;
+  const OpInfo& info = op.info();
+  for (size_t k = 0; k < info.num_operands; ++k) {
+    const uint64_t n = op.raw_operand(k);
+    if (info.kinds[k] == OperandKind::Slot && n < vm.slots.size() && !held_natively(vm.slots[n])) return true;
+  }
+  if (is_global_var_op(op.code())) {
+    const uint64_t n = op.raw_operand(0);
+    if (n < vm.globals.size() && !held_natively(vm.globals[n])) return true;
+  }
+  if (op.code() == OpCode::LoadConst) {  // units load only Int and Float constants
+    const uint64_t k = op.raw_operand(0);
+    return k >= chunk.constants.size() || !(chunk.constants[k].is_int() || chunk.constants[k].is_float());
+  }
+  return false;
+}
+
 // The path attached to the guard at `at`, or -1.
 int32_t child_at(const std::vector<TracePath>& paths, TracePos at) {
   for (size_t k = 0; k < paths.size(); ++k) {
@@ -98,20 +127,75 @@ int32_t child_at(const std::vector<TracePath>& paths, TracePos at) {
 
 }  // namespace
 
+namespace {
+
+// Appends the op at `ip` (inline depth `depth`) to the current path as an op the core
+// runs: to the call-out the path's last op belongs to, or as a new one. `forced`: the
+// loop's frame holds a value native code does not, which only this op can take.
+RecordStep record_call_out(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
+                           TraceRecording& rec, uint64_t ip, size_t depth, bool forced, TraceAbort& why,
+                           std::string& detail) {
+  const Op& op = chunk.ops[ip];
+  const std::string name(op_name(op.code()));
+  auto abort = [&](TraceAbort w, std::string d) {
+    why = w;
+    detail = std::move(d);
+    return RecordStep::Abort;
+  };
+  if (!trace_op(op, lowered) && (depth > 0 || !call_out_op(op))) {
+    return abort(TraceAbort::Op, name + " at ip " + std::to_string(ip));
+  }
+  const std::string meets = " meets a value native code does not hold (Str, Array, Hash, ...)";
+  if (depth > 0) return abort(TraceAbort::Op, name + meets + " inside an inlined call, at ip " + std::to_string(ip));
+  if (!call_out_op(op)) {
+    return abort(TraceAbort::Op, name + (forced ? " with such a value on the stack" : meets) + ", at ip " + std::to_string(ip));
+  }
+  if (rec.recorded >= config.max_trace_len) {
+    return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
+  }
+  TracePath& cur = rec.paths[static_cast<size_t>(rec.current)];
+  const bool goes_on = !cur.ips.empty() && !cur.call_outs.empty() &&
+                       cur.call_outs.back().at + cur.call_outs.back().len == cur.ips.size() && cur.ips.back() + 1 == ip;
+  if (goes_on) {
+    ++cur.call_outs.back().len;
+  } else {
+    cur.call_outs.push_back(TraceCallOut{cur.ips.size(), 1, {}});
+  }
+  cur.ips.push_back(ip);
+  cur.depths.push_back(0);
+  ++rec.recorded;
+  rec.in_call_out = true;
+  return RecordStep::Continue;
+}
+
+}  // namespace
+
 RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
-                     TraceRecording& rec, uint64_t ip, size_t frames, const Value* top, TraceAbort& why,
+                     TraceRecording& rec, uint64_t ip, size_t frames, const RecordView& vm, TraceAbort& why,
                      std::string& detail) {
   auto abort = [&](TraceAbort w, std::string d) {
     why = w;
     detail = std::move(d);
     return RecordStep::Abort;
   };
-  if (rec.awaiting_result) {  // the builtin recorded last has returned
-    rec.awaiting_result = false;
-    // A builtin that jumps (sets vm.ip) would go on elsewhere in other laps.
-    if (ip != rec.prev_ip + 1) return abort(TraceAbort::Op, "a builtin jumped, at ip " + std::to_string(rec.prev_ip));
-    TracePath& p = rec.paths[static_cast<size_t>(rec.current)];
-    p.results.push_back(TraceResult{p.ips.size() - 1, slot_kind_of(top != nullptr ? top->kind() : ValueKind::Undef)});
+  if (vm.stack.size() < rec.stack_base) return abort(TraceAbort::Stack, "values from before the loop popped, at ip " + std::to_string(ip));
+  const std::span<const Value> above = vm.stack.subspan(rec.stack_base);
+  // After a call-out's op: the kinds native code goes on with, or — while the loop's
+  // frame holds a value native code does not — this op runs in the call-out too.
+  bool must_extend = false;
+  if (rec.in_call_out) {
+    rec.in_call_out = false;
+    // An op that jumps (a builtin setting vm.ip) or makes frames would go on elsewhere in
+    // other laps.
+    if (ip != rec.prev_ip + 1 || frames != rec.frames) {
+      return abort(TraceAbort::Op, "a call-out went on elsewhere than its next op, at ip " + std::to_string(rec.prev_ip));
+    }
+    TraceCallOut& c = rec.paths[static_cast<size_t>(rec.current)].call_outs.back();
+    c.stack.clear();
+    for (const Value& v : above) {
+      if (!held_natively(v)) must_extend = true;
+      c.stack.push_back(slot_kind_of(v.kind()));
+    }
   }
   // Calls are inlined: the op runs in the loop's frame or in a frame a recorded Call made.
   if (frames < rec.frames) return abort(TraceAbort::LeftFrame, "at ip " + std::to_string(ip));
@@ -180,6 +264,10 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     rec.following = false;
   }
   TracePath& cur = rec.paths[static_cast<size_t>(rec.current)];
+  // Only ops run in the call-out can take the values native code does not hold off the
+  // stack, so this one is recorded into it (no close, inner loop or join can come right
+  // after an op that goes on at its next one; a join is found again further on).
+  if (must_extend) return record_call_out(chunk, lowered, config, rec, ip, 0, /*forced=*/true, why, detail);
   // Landing on the header by a jump closes the lap (falling into it does not: the path
   // then goes round without its backward jump, and the recording goes on).
   if (!cur.ips.empty() && ip == rec.anchor && depth == 0 && chunk.ops[cur.ips.back()].has_target()) {
@@ -205,20 +293,19 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
       return RecordStep::Continue;
     }
   }
-  if (rec.recorded >= config.max_trace_len) {
-    return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
-  }
   const Op& op = chunk.ops[ip];
-  if (!trace_op(op, lowered)) {
-    return abort(TraceAbort::Op, std::string(op_name(op.code())) + " at ip " + std::to_string(ip));
-  }
   if (builtin_inside_call(op, depth)) {
     return abort(TraceAbort::Op, "CallBuiltin inside an inlined call at ip " + std::to_string(ip));
+  }
+  if (needs_core(chunk, lowered, op, above, vm)) {
+    return record_call_out(chunk, lowered, config, rec, ip, depth, /*forced=*/false, why, detail);
+  }
+  if (rec.recorded >= config.max_trace_len) {
+    return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
   }
   cur.ips.push_back(ip);
   cur.depths.push_back(d8);
   ++rec.recorded;
-  rec.awaiting_result = op.code() == OpCode::CallBuiltin;
   return RecordStep::Continue;
 }
 
@@ -259,9 +346,8 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   // `quiet`: a jump of the trace's own for what falls through when interpreted, which
   // must not poll (the interpreter polls at the jumps it takes, and only there).
   std::vector<uint8_t> quiet;
-  // Per trace op: a CallBuiltin's recorded result kind as an AbiTag (VmSite::result_tags).
-  std::vector<uint8_t> result_tags;
-  bool has_builtins = false;
+  // Per trace op: the call-out it is, if any (VmSite::call_outs).
+  CallOuts call_outs;
   // Slots: the loop frame's own, then one block per inline depth (the callee's slots and
   // a scratch slot for ReturnValue), then the global variables; the driver lends the frame
   // everything past its own for one entry (SyntheticTrace::globals, inline chains).
@@ -321,7 +407,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     t.real_ip.push_back(real);
     t.chain_of.push_back(chain);
     quiet.push_back(is_quiet ? 1 : 0);
-    result_tags.push_back(jit_abi::kTagUnused);
+    call_outs.at.push_back(jit_abi::AbiCallOut{jit_abi::kNoCallOut, 0});
   };
   std::vector<uint32_t> exit_chain;  // per exit
   auto exit_to = [&](uint64_t real, int32_t path, size_t pos) {
@@ -370,6 +456,47 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
       if (d == 0) {
         t.loop_first = std::min(t.loop_first, ip);
         t.loop_last = std::max(t.loop_last, ip);
+      }
+      if (const TraceCallOut* c = path.call_out_at(i)) {
+        // Ops the core runs: the first stands for them all in the trace chunk (the driver
+        // runs the real ones up to the next trace op's real ip), and native code goes on
+        // after them with the stack kinds they left when recorded.
+        if (c->len == 0 || c->len > m - i) return fail(TraceAbort::Unit, "a call-out past its path's end");
+        for (size_t j = 0; j < c->len; ++j) {
+          if (path.depth(i + j) != 0 || ips[i + j] != ip + j || !call_out_op(chunk.ops[ips[i + j]]) ||
+              (j + 1 < c->len && path.loop_at(i + j) != nullptr)) {
+            return fail(TraceAbort::Unit, "a call-out that is not a run of ops the core runs in the loop's frame");
+          }
+          if (j > 0) {
+            before[p].push_back(at);
+            syn[p].push_back(out.ops.size());
+            t.loop_last = std::max(t.loop_last, ips[i + j]);
+          }
+        }
+        if (c->stack.size() > jit_abi::kNoCallOut - 1 || call_outs.tags.size() > jit_abi::kNoCallOut) {
+          return fail(TraceAbort::Unit, "a call-out's stack is too deep");
+        }
+        emit(chunk.ops[ip], ip);
+        call_outs.at.back() = jit_abi::AbiCallOut{static_cast<uint32_t>(c->stack.size()),
+                                                  static_cast<uint32_t>(call_outs.tags.size())};
+        for (SlotKind k : c->stack) {
+          const uint8_t tag = abi_tag_of(k);
+          if (tag == jit_abi::kTagUnused) return fail(TraceAbort::Unit, "a call-out leaves a value native code does not hold");
+          call_outs.tags.push_back(tag);
+        }
+        at.stack = static_cast<int64_t>(c->stack.size());
+        i += c->len - 1;
+        if (i + 1 == m) {  // the path joins its parent right after: it falls into that op
+          const TracePos* back = path.loop_at(i);
+          if (back == nullptr) return fail(TraceAbort::Unit, "a path ends with an op that is not a jump");
+          if (static_cast<size_t>(back->path) >= p || back->pos >= paths[back->path].ips.size() ||
+              paths[back->path].inside_call_out(back->pos) || before[back->path][back->pos].chain != 0) {
+            return fail(TraceAbort::Unit, "a join that does not land on an op of the tree in the loop's frame");
+          }
+          emit(Op::Jump(syn[static_cast<size_t>(back->path)][back->pos]), ip + c->len, true);
+          closed = true;
+        }
+        continue;
       }
       Op op = chunk.ops[ip];
       const OpCode code = op.code();
@@ -424,6 +551,9 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
       if (back != nullptr && before[static_cast<size_t>(back->path)][back->pos].chain != after.chain) {
         return fail(TraceAbort::Unit, "a join into other calls than its own");
       }
+      if (back != nullptr && paths[static_cast<size_t>(back->path)].inside_call_out(back->pos)) {
+        return fail(TraceAbort::Unit, "a jump back or join into the middle of a call-out");
+      }
       const bool closing = last && back == nullptr;
       if (closing && after.chain != 0) return fail(TraceAbort::Unit, "a path that ends inside a call");
       const uint64_t next = back != nullptr ? paths[static_cast<size_t>(back->path)].ips[back->pos]
@@ -449,14 +579,8 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
           if (value) emit(Op::SetSlot(scratch), ip);
           for (int64_t k = 0; k < drop; ++k) emit(Op::Pop(), ip);
           if (value) emit(Op::GetSlot(scratch), ip);
-        } else if (code == OpCode::CallBuiltin) {
-          if (builtin_inside_call(op, d)) return fail(TraceAbort::Op, "CallBuiltin inside an inlined call");
-          emit(op, ip);
-          // Native code goes on with the recorded kind when it holds that kind (guarded);
-          // else the builtin stays the interpreter's.
-          const std::optional<SlotKind> kind = path.result_at(i);
-          result_tags.back() = kind ? abi_tag_of(*kind) : jit_abi::kTagUnused;
-          has_builtins = true;
+        } else if (builtin_inside_call(op, d)) {
+          return fail(TraceAbort::Op, "CallBuiltin inside an inlined call");
         } else {
           emit(op, ip);
         }
@@ -545,7 +669,10 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
     if (depth < 0) return fail(TraceAbort::Unit, "a trace op no path reaches");
     const Op& op = out.ops[k];
     int64_t pops = 0, pushes = 0;
-    if (!stack_effect(op, lowered, pops, pushes)) {
+    if (const jit_abi::AbiCallOut* c = call_outs.find(k)) {  // the stack after is the recorded one
+      pops = depth;
+      pushes = c->depth;
+    } else if (!stack_effect(op, lowered, pops, pushes)) {
       return fail(TraceAbort::Stack, std::string(op.info().name) + " has a variable stack effect");
     }
     if (depth < pops) {
@@ -566,11 +693,14 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   }
   out.op_hash = out.compute_op_hash();
   std::string reason;
-  std::optional<VmSite> site = loop_site(out, lowered, 0, t.backedge, reason, /*builtins=*/true);
+  const bool any_call_out = !call_outs.tags.empty() ||
+                            std::any_of(call_outs.at.begin(), call_outs.at.end(),
+                                        [](const jit_abi::AbiCallOut& c) { return c.depth != jit_abi::kNoCallOut; });
+  if (!any_call_out) call_outs = {};
+  std::optional<VmSite> site = loop_site(out, lowered, 0, t.backedge, reason, std::move(call_outs));
   if (!site) return fail(TraceAbort::Unit, reason);
   t.site = std::move(*site);
   t.site.quiet_jumps = std::move(quiet);
-  if (has_builtins) t.site.result_tags = std::move(result_tags);
   return t;
 }
 
@@ -581,7 +711,8 @@ std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowe
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     const std::string at = "op " + std::to_string(i) + " (" + std::string(op_name(op.code())) + ")";
-    if (!trace_op(op, lowered)) return at + " cannot be in a trace";
+    // In the loop's frame, the ops a call-out runs are the interpreter's (Concat, MakeArray, ...).
+    if (!trace_op(op, lowered) && (depth > 0 || !call_out_op(op))) return at + " cannot be in a trace";
     const bool closes = op.has_target() && op.target() == anchor && depth == 0;
     if (i + 1 == ops.size()) {
       if (!closes) return "the last op does not jump to the anchor in the loop's frame";
@@ -621,16 +752,35 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
     TracePath& path = paths[p];
     const std::string where = "path " + std::to_string(p);
     if (path.ips.empty()) return fail(where + " is empty");
-    for (uint64_t ip : path.ips) {
+    // Call-outs: in order, apart, inside the path, each a run of consecutive ops the core
+    // runs, leaving only kinds native code holds (their depth is checked below).
+    std::vector<uint8_t> called_out(path.ips.size(), 0);
+    size_t free_from = 0;
+    for (const TraceCallOut& c : path.call_outs) {
+      if (c.at < free_from || c.len == 0 || c.at >= path.ips.size() || c.len > path.ips.size() - c.at) {
+        return fail(where + ": a call-out that overlaps another or passes the path's end");
+      }
+      for (size_t j = 0; j < c.len; ++j) {
+        const uint64_t ip = path.ips[c.at + j];
+        if (ip >= size || ip != path.ips[c.at] + j || !call_out_op(chunk.ops[ip])) {
+          return fail(where + ": the call-out at position " + std::to_string(c.at) + " is not a run of ops the core runs");
+        }
+        called_out[c.at + j] = 1;
+      }
+      for (SlotKind k : c.stack) {
+        if (abi_tag_of(k) == jit_abi::kTagUnused) {
+          return fail(where + ": the call-out at position " + std::to_string(c.at) + " leaves a " + slot_kind_name(k) +
+                      ", which native code does not hold");
+        }
+      }
+      free_from = c.at + c.len;
+    }
+    for (size_t i = 0; i < path.ips.size(); ++i) {
+      const uint64_t ip = path.ips[i];
       if (ip >= size) return fail(where + ": ip " + std::to_string(ip) + " is past the chunk's end");
-      if (!trace_op(chunk.ops[ip], lowered)) {
+      if (called_out[i] == 0 && !trace_op(chunk.ops[ip], lowered)) {
         return fail(where + ": " + std::string(op_name(chunk.ops[ip].code())) + " at ip " + std::to_string(ip) +
                     " cannot be in a trace");
-      }
-    }
-    for (const TraceResult& r : path.results) {
-      if (r.at >= path.ips.size() || chunk.ops[path.ips[r.at]].code() != OpCode::CallBuiltin) {
-        return fail(where + ": a result kind at a position that is not a CallBuiltin");
       }
     }
     for (const auto& [at, to] : path.loops) {
@@ -671,6 +821,9 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
       const Op& op = chunk.ops[ip];
       if (builtin_inside_call(op, stack.size())) {
         return fail(where + ": CallBuiltin at ip " + std::to_string(ip) + " inside an inlined call");
+      }
+      if (!stack.empty() && (path.call_out_at(i) != nullptr || path.inside_call_out(i))) {
+        return fail(where + ": a call-out at ip " + std::to_string(ip) + " inside an inlined call");
       }
       bool ok = false;
       if (op.code() == OpCode::Call) {
@@ -742,8 +895,11 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
       out += " " + std::to_string(paths[p].ips[i]);
       if (paths[p].depth(i) > 0) out += "/" + std::to_string(paths[p].depth(i));  // inside calls
     }
-    for (const TraceResult& r : paths[p].results) {
-      out += "; the builtin at ip " + std::to_string(paths[p].ips[r.at]) + " returned " + slot_kind_name(r.kind);
+    for (const TraceCallOut& c : paths[p].call_outs) {
+      out += "; ips " + std::to_string(paths[p].ips[c.at]) + ".." + std::to_string(paths[p].ips[c.at + c.len - 1]) +
+             " run by the interpreter, leaving [";
+      for (size_t k = 0; k < c.stack.size(); ++k) out += (k == 0 ? "" : " ") + std::string(slot_kind_name(c.stack[k]));
+      out += "]";
     }
     for (const auto& [at, to] : paths[p].loops) {
       out += "; ip " + std::to_string(paths[p].ips[at]) + " goes on at path " + std::to_string(to.path) + " ip " +
@@ -758,6 +914,10 @@ std::string describe_trace(uint64_t anchor, const std::vector<TracePath>& paths,
     const Op& op = trace.chunk.ops[k];
     std::string line = "  " + std::to_string(k) + " (ip " + std::to_string(trace.real_ip[k]) + ") " + op_text(op);
     if (op.has_target() && op.target() >= n) line += "  -> exit " + std::to_string(op.target() - n);
+    if (trace.site.call_outs.find(k) != nullptr && k + 1 < trace.real_ip.size()) {
+      line += "  [call-out: the interpreter runs ips " + std::to_string(trace.real_ip[k]) + ".." +
+              std::to_string(trace.real_ip[k + 1] - 1) + "]";
+    }
     if (k < trace.chain_of.size() && trace.chain_of[k] != 0) {
       line += "  [in the call at ip " + std::to_string(trace.chains[trace.chain_of[k]].back().return_ip - 1) + "]";
     }

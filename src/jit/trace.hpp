@@ -59,16 +59,23 @@ struct TracePath {
   /// parallel to ips; empty means every op is at depth 0.
   std::vector<uint8_t> depths;
   uint8_t depth(size_t i) const { return depths.empty() ? 0 : depths[i]; }
-  /// The kind each CallBuiltin of the path returned when it was recorded, by position in
-  /// `ips`: native code goes on after the builtin with that kind, guarded (a kind native
-  /// code does not hold leaves the builtin to the interpreter).
-  std::vector<TraceResult> results;
-  /// The recorded result kind of the CallBuiltin at `pos`, if any.
-  std::optional<SlotKind> result_at(size_t pos) const {
-    for (const TraceResult& r : results) {
-      if (r.at == pos) return r.kind;
+  /// The ops native code has the core run (TraceCallOut), by position in `ips`, in order:
+  /// builtins, and ops holding Str/Array/Hash values or that no unit runs.
+  std::vector<TraceCallOut> call_outs;
+  /// The call-out starting at `pos`, or null.
+  const TraceCallOut* call_out_at(size_t pos) const {
+    for (const TraceCallOut& c : call_outs) {
+      if (c.at == pos) return &c;
     }
-    return std::nullopt;
+    return nullptr;
+  }
+  /// True if `pos` is inside a call-out, after its first op (the trace chunk has no op
+  /// there: the call-out's op stands for it).
+  bool inside_call_out(size_t pos) const {
+    for (const TraceCallOut& c : call_outs) {
+      if (pos > c.at && pos < c.at + c.len) return true;
+    }
+    return false;
   }
   int32_t parent = -1;       ///< the path whose guard it continues, or -1 (the first)
   size_t parent_pos = 0;     ///< that guard's position in the parent's ips
@@ -102,26 +109,38 @@ struct TraceRecording {
   /// that op's depth.
   std::vector<uint64_t> inline_calls;
   uint64_t prev_ip = 0;     ///< the op seen last (recorded or followed)
-  /// A CallBuiltin was just recorded (as the last op of the current path): the next op
-  /// records the kind of its result, on top of the stack.
-  bool awaiting_result = false;
+  /// The value stack's height under the loop frame's values at the header: what the
+  /// loop's frame has above it is the trace's stack.
+  size_t stack_base = 0;
+  /// The op recorded last is a call-out's (the current path's last TraceCallOut): the
+  /// next op sees the state after it (its stack kinds, or a call-out that goes on).
+  bool in_call_out = false;
   /// A recording of the lap at `anchor` (path 0, empty).
-  static TraceRecording lap(uint64_t anchor, uint64_t latch, size_t frames);
+  static TraceRecording lap(uint64_t anchor, uint64_t latch, size_t frames, size_t stack_base);
   /// A recording that extends `tree` from the guard at `from` (a new path there).
-  static TraceRecording side(uint64_t anchor, uint64_t latch, size_t frames, std::vector<TracePath> tree,
-                             TracePos from);
+  static TraceRecording side(uint64_t anchor, uint64_t latch, size_t frames, size_t stack_base,
+                             std::vector<TracePath> tree, TracePos from);
+};
+
+/// What the recorder sees of the VM before an op runs.
+struct RecordView {
+  std::span<const Value> stack;    ///< the whole value stack, bottom first
+  std::span<const Value> slots;    ///< the running frame's slots
+  std::span<const Value> globals;
 };
 
 /// What the recorder does with the op at `ip` that is about to run.
 enum class RecordStep : uint8_t { Continue, Close, Abort };
 
 /// Applies the recording rules to the op at `ip` in `frames` frames (main stream), with
-/// `top` the value on top of the stack (null when it is empty): it closes the recording
-/// when a jump landed on the anchor, aborts it (with `why` and `detail`) when the op or
-/// the place cannot be traced, follows the tree after a jump back into it, or appends the
-/// op to the current path.
+/// `vm` the state it is about to run on: it closes the recording when a jump landed on
+/// the anchor, aborts it (with `why` and `detail`) when the op or the place cannot be
+/// traced, follows the tree after a jump back into it, or appends the op to the current
+/// path — as one native code runs, or into a call-out: ops that meet values native code
+/// does not hold (Str, Array, Hash, ...) or that no unit runs, in the loop's frame, until
+/// the loop frame's stack holds only scalars again.
 RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
-                     TraceRecording& rec, uint64_t ip, size_t frames, const Value* top, TraceAbort& why,
+                     TraceRecording& rec, uint64_t ip, size_t frames, const RecordView& vm, TraceAbort& why,
                      std::string& detail);
 
 /// True when `op` at inline depth `depth` is a builtin call inside an inlined call: the
@@ -211,8 +230,9 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
 /// is_trace_eligible): empty when `ops` could be a lap closing at `anchor` — at most
 /// `max_len` ops a trace may hold, calls and returns balanced and at most kMaxInlineDepth
 /// deep, the last op a jump to `anchor` in the loop's frame and no earlier one there;
-/// else why not. Lowered Extended ops, inner loops and builtins are ours to run, so
-/// unlike the reference's check this one accepts them.
+/// else why not. Lowered Extended ops, inner loops, builtins and (in the loop's frame)
+/// every op a call-out runs are ours to run, so unlike the reference's check this one
+/// accepts them.
 std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowerings& lowered, size_t max_len);
 
 /// Text for `fusevm run --dump=trace`: the recorded paths, the trace chunk with each op's

@@ -213,10 +213,10 @@ TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vec
       m.ops = std::move(ops);
       m.recorded_ips = std::move(ips);
       m.joins = joins_of(paths[p]);
-      m.results = paths[p].results;
+      m.call_outs = paths[p].call_outs;
     } else {
       m.side_paths.push_back(TraceSidePath{paths[p].parent, paths[p].parent_pos, std::move(ops), std::move(ips),
-                                           joins_of(paths[p]), paths[p].results});
+                                           joins_of(paths[p]), paths[p].call_outs});
     }
   }
   return m;
@@ -235,7 +235,7 @@ std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& l
   size_t total = 0;
   // One path's ops and ips into `path`, checked against the chunk's.
   auto path_of = [&](const std::vector<Op>& ops, const std::vector<size_t>& ips, const std::vector<TraceJoin>& joins,
-                     const std::vector<TraceResult>& results, TracePath& path, const std::string& where) -> bool {
+                     const std::vector<TraceCallOut>& call_outs, TracePath& path, const std::string& where) -> bool {
     if (ops.size() != ips.size()) {
       why = where + ": " + std::to_string(ops.size()) + " ops but " + std::to_string(ips.size()) + " ips";
       return false;
@@ -253,17 +253,17 @@ std::optional<ImportedTrace> import_trace(const Chunk& chunk, const Lowerings& l
       path.ips.push_back(ips[i]);
     }
     for (const TraceJoin& j : joins) path.loops.emplace_back(j.at, TracePos{j.path, j.pos});
-    path.results = results;
+    path.call_outs = call_outs;
     return true;
   };
   tree->paths.emplace_back();
-  if (!path_of(meta.ops, meta.recorded_ips, meta.joins, meta.results, tree->paths[0], "the lap")) return std::nullopt;
+  if (!path_of(meta.ops, meta.recorded_ips, meta.joins, meta.call_outs, tree->paths[0], "the lap")) return std::nullopt;
   for (size_t k = 0; k < meta.side_paths.size(); ++k) {
     const TraceSidePath& s = meta.side_paths[k];
     TracePath p;
     p.parent = s.parent;
     p.parent_pos = s.parent_pos;
-    if (!path_of(s.ops, s.recorded_ips, s.joins, s.results, p, "side path " + std::to_string(k + 1))) return std::nullopt;
+    if (!path_of(s.ops, s.recorded_ips, s.joins, s.call_outs, p, "side path " + std::to_string(k + 1))) return std::nullopt;
     tree->paths.push_back(std::move(p));
   }
   if (!check_trace_paths(chunk, lowered, meta.anchor_ip, tree->paths, why)) return std::nullopt;

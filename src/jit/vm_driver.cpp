@@ -148,9 +148,10 @@ class VmDriver final : public JitHook {
     jit::TraceAbort why{};
     std::string detail;
     const bool main_stream = st.cur_stream == CodeSet::kMain;
+    jit::RecordView view{std::span<const Value>(st.stack.begin(), st.stack.end()), {}, st.globals};
+    if (!st.frames.empty()) view.slots = st.frames.back().slots;
     const jit::RecordStep step =
-        main_stream ? jit::record_op(st.chunk, lowered_, options_.trace, rec_, st.ip, st.frames.size(),
-                                     st.stack.empty() ? nullptr : &st.stack.back(), why, detail)
+        main_stream ? jit::record_op(st.chunk, lowered_, options_.trace, rec_, st.ip, st.frames.size(), view, why, detail)
                     : jit::RecordStep::Abort;
     if (step == jit::RecordStep::Continue) return true;
     if (!main_stream) {
@@ -515,7 +516,10 @@ class VmDriver final : public JitHook {
     uint64_t taken_at = 0;      // kExitTaken: the unit ip of the call-out that handed over
     uint64_t call_outs = 0;     // call-outs run (for the stats)
     uint64_t memo_at = UINT64_MAX;  // the call-out site seen last (a loop calls the same one)
-    uint64_t memo_real = 0;
+    uint64_t memo_real = 0;     // its first real op, and one past its last
+    uint64_t memo_end = 0;
+    uint32_t memo_depth = 0;    // the unit's stack depth after it
+    bool memo_builtin = false;  // a lone CallBuiltin, run without the dispatch loop
     Insn memo_insn{};
     bool failed = false;        // kExitTaken: the op ended the run with an error
   };
@@ -523,6 +527,7 @@ class VmDriver final : public JitHook {
   JitOutcome enter(VMState& st, const VmSite& site, const jit::Compiled& unit, Tier tier,
                    const std::vector<uint64_t>* ip_map) {
     Entry e{this, &st, &site, ip_map};
+    last_stack_base_ = st.stack.size();
     open_frame(st, e);
     const size_t need = std::max<size_t>(unit.max_exit_stack, 1);
     if (exit_stack_.size() < need) exit_stack_.resize(need);
@@ -579,64 +584,55 @@ class VmDriver final : public JitHook {
     return e.driver->run_call_out(*e.st, e, *uf);
   }
 
-  // VmUnitFrame::call_out: a trace's CallBuiltin at unit ip uf.resume_ip, run by the
-  // interpreter's own code on the state an exit there leaves, so the builtin sees what it
-  // would see interpreted (stack, frames, globals, ip). Native code goes on after it (0)
-  // only when the interpreter would go on at the next op with values native code holds
-  // and everything under the arguments untouched; else the interpreter takes over (1).
+  // VmUnitFrame::call_out: the trace's call-out at unit ip uf.resume_ip (a CallBuiltin, or
+  // ops on values native code does not hold), run by the interpreter's own code on the
+  // state an exit there leaves, so its ops see what they would see interpreted (stack,
+  // frames, globals, ip). Native code goes on after it (0) only when the interpreter
+  // would go on at the next trace op's ip in the same frame, with the values native code
+  // expects; else the interpreter takes over (1).
   uint32_t run_call_out(VMState& st, Entry& e, jit_abi::VmUnitFrame& uf) {
     const uint64_t at = uf.resume_ip;
     take_state(st, e, uf);
     e.taken_at = at;
-    if (at != e.memo_at) {
-      // Trace synthesis made every call-out op the chunk's CallBuiltin at `real`, followed
-      // in the trace by the op at real + 1 (a recording where the builtin jumped aborts).
-      const std::vector<uint64_t>* map = e.ip_map;
-      const uint64_t real = map != nullptr && at < map->size() ? (*map)[at] : at;
-      st.ip = real;  // where the interpreter goes on if this is refused
-      if (map == nullptr || at + 1 >= map->size() || real >= st.chunk.ops.size()) return 1;
-      // The op as the dispatch loop has it decoded (operands without Op's generic lookup).
-      Insn in = *st.code.main().at(real);
-      if (in.op != static_cast<uint16_t>(OpCode::CallBuiltin)) {  // fused with a neighbour
-        const Op& op = st.chunk.ops[real];
-        if (op.code() != OpCode::CallBuiltin) return 1;  // not a call-out this driver made
-        in = Insn{};
-        in.op = static_cast<uint16_t>(OpCode::CallBuiltin);
-        in.a = static_cast<uint16_t>(op.raw_operand(0));
-        in.b = static_cast<uint16_t>(op.raw_operand(1));
-      }
-      e.memo_at = at;
-      e.memo_real = real;
-      e.memo_insn = in;
-    }
+    if (at != e.memo_at && !memo_call_out(st, e, at)) return 1;
     const uint64_t real = e.memo_real;
-    const Insn& in = e.memo_insn;
-    st.ip = real;
-    const size_t argc = in.b;
-    if (st.stack.size() < e.stack_at_entry + argc) return 1;
-    const size_t keep = st.stack.size() - argc;
     const size_t frames = st.frames.size();
-    st.ip = real + 1;  // as the dispatch loop has it while an op runs
     calling_out_ = true;
     ++e.call_outs;
-    OpStatus status = OpStatus::Error;
+    bool went_on = false;
     try {
-      status = exec_callout_op(st, *st.vm, in);
+      if (e.memo_builtin) {
+        st.ip = real + 1;  // as the dispatch loop has it while an op runs
+        const OpStatus status = exec_callout_op(st, *st.vm, e.memo_insn);
+        e.failed = status == OpStatus::Error;
+        went_on = status == OpStatus::Next && st.ip == real + 1;
+      } else {
+        // The dispatch loop over the call-out's ops, stopping at the first op of this
+        // frame outside them (a handler that jumps stops there too).
+        st.ip = real;
+        st.stop_lo = real;
+        st.stop_hi = e.memo_end;
+        st.stop_frames = frames;
+        CodeStream& main = st.code.main();
+        const ExitReason why = Interp::execute(st, *st.vm, &main, main.at(real));
+        st.stop_hi = 0;
+        if (why != ExitReason::Stopped && why != ExitReason::Error) {  // its ops cannot end the run
+          st.set_error("internal: a trace's call-out ended the run", real);
+        }
+        e.failed = why != ExitReason::Stopped;
+        went_on = !e.failed && st.ip == e.memo_end;
+      }
     } catch (const std::bad_alloc&) {
+      st.stop_hi = 0;
       st.set_error("out of memory", real);
+      e.failed = true;
     }
     calling_out_ = false;
-    if (status == OpStatus::Error) {
-      e.failed = true;
+    if (e.failed || !went_on || st.frames.size() != frames || st.stack.size() != e.stack_at_entry + e.memo_depth) {
       return 1;
     }
-    if (status != OpStatus::Next || st.ip != real + 1 || st.frames.size() != frames || st.stack.size() != keep + 1 ||
-        st.stack.back().tag() > Value::kTagFloat) {
-      return 1;
-    }
-    for (size_t k = e.stack_at_entry; k < keep; ++k) {
-      const jit_abi::AbiValue& was = exit_stack_[k - e.stack_at_entry];
-      if (st.stack[k].tag() != was.tag || static_cast<uint64_t>(st.stack[k].as_int()) != was.bits) return 1;
+    for (size_t k = e.stack_at_entry; k < st.stack.size(); ++k) {
+      if (st.stack[k].tag() > Value::kTagFloat) return 1;
     }
     // Back into native code: the frame and lent slots as at entry, the unit's stack back.
     if (lent_ != nullptr && lent_->lends() && !lent_->lend()) return 1;
@@ -645,6 +641,37 @@ class VmDriver final : public JitHook {
     st.stack.truncate(e.stack_at_entry);
     uf.slots = reinterpret_cast<jit_abi::AbiValue*>(st.frames.back().slots.data());
     return 0;
+  }
+
+  // Looks up the call-out at unit ip `at` into e.memo_*: trace synthesis made each one the
+  // first of a run of consecutive real ops, followed in the trace by the op after them.
+  // False (st.ip where the interpreter goes on) when it is not one this driver made.
+  static bool memo_call_out(VMState& st, Entry& e, uint64_t at) {
+    const std::vector<uint64_t>* map = e.ip_map;
+    const uint64_t real = map != nullptr && at < map->size() ? (*map)[at] : at;
+    st.ip = real;  // where the interpreter goes on if this is refused
+    const jit_abi::AbiCallOut* c = e.site->call_outs.find(at);
+    if (map == nullptr || c == nullptr || at + 1 >= map->size() || real >= st.chunk.ops.size()) return false;
+    const uint64_t end = (*map)[at + 1];
+    if (end <= real || end > st.chunk.ops.size()) return false;
+    e.memo_at = at;
+    e.memo_real = real;
+    e.memo_end = end;
+    e.memo_depth = c->depth;
+    const Op& op = st.chunk.ops[real];
+    e.memo_builtin = end == real + 1 && op.code() == OpCode::CallBuiltin;
+    if (e.memo_builtin) {
+      // The op as the dispatch loop has it decoded (operands without Op's generic lookup),
+      // or rebuilt when decoding fused it with a neighbour.
+      e.memo_insn = *st.code.main().at(real);
+      if (e.memo_insn.op != static_cast<uint16_t>(OpCode::CallBuiltin)) {
+        e.memo_insn = Insn{};
+        e.memo_insn.op = static_cast<uint16_t>(OpCode::CallBuiltin);
+        e.memo_insn.a = static_cast<uint16_t>(op.raw_operand(0));
+        e.memo_insn.b = static_cast<uint16_t>(op.raw_operand(1));
+      }
+    }
+    return true;
   }
 
   // A scalar Value as native code holds it, written field by field into `dst`: building a
@@ -779,7 +806,7 @@ class VmDriver final : public JitHook {
       return JitOutcome::Interpret;
     }
     if (!t.code) {  // due: record the next lap
-      rec_ = jit::TraceRecording::lap(anchor, latch_of(anchor), st.frames.size());
+      rec_ = jit::TraceRecording::lap(anchor, latch_of(anchor), st.frames.size(), st.stack.size());
       st.recording = true;
       counter = kAgainSoon;
       return JitOutcome::Record;
@@ -831,8 +858,8 @@ class VmDriver final : public JitHook {
       // Left inside inlined calls, the interpreter now runs in their frames: the recording
       // goes on inside them, over the loop's frame.
       const auto& calls = code->tree->trace.chains[code->tree->trace.chain_of[last_trace_ip_]];
-      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size() - calls.size(), code->tree->paths,
-                                       jit::TracePos{e.path, e.pos});
+      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size() - calls.size(), last_stack_base_,
+                                       code->tree->paths, jit::TracePos{e.path, e.pos});
       for (const jit::InlineFrame& f : calls) rec_.inline_calls.push_back(f.return_ip - 1);
       rec_.prev_ip = code->tree->paths[static_cast<size_t>(e.path)].ips[e.pos];
       side_exit_ = static_cast<int32_t>(k);
@@ -968,6 +995,7 @@ class VmDriver final : public JitHook {
   uint64_t last_trace_ip_ = 0;    // the same, as the unit's own ip (a trace's exit number)
   int32_t side_exit_ = -1;        // the recording in progress starts at this exit of its trace
   uint32_t last_exit_why_ = 0;    // and why (VmExit)
+  size_t last_stack_base_ = 0;    // the value stack's height when native code was entered last
   std::unordered_map<uint64_t, TraceSite> traces_;  // by loop header
   jit::TraceRecording rec_;       // the recording in progress (st.recording)
   bool record_failed_ = false;

@@ -29,10 +29,9 @@ bool too_long(const VmSite& site, std::string& reason) {
 }
 
 // `builtins`: CallBuiltin ops belong to the unit too (a trace chunk's, run as call-outs).
-uint64_t first_unadmitted(const Chunk& chunk, const Lowerings& lowered, uint64_t from, bool builtins = false) {
+uint64_t first_unadmitted(const Chunk& chunk, const Lowerings& lowered, uint64_t from, const CallOuts& call_outs) {
   uint64_t e = from;
-  while (e < chunk.ops.size() &&
-         (vm_unit_op(chunk.ops[e], lowered) || (builtins && chunk.ops[e].code() == OpCode::CallBuiltin))) {
+  while (e < chunk.ops.size() && (vm_unit_op(chunk.ops[e], lowered) || call_outs.find(e) != nullptr)) {
     ++e;
   }
   return e;
@@ -46,6 +45,7 @@ void describe(const Chunk& chunk, VmSite& site) {
     const OpInfo& info = op.info();
     // has_target(), not kBranch: the unconditional Jump carries only kJump.
     if (op.has_target() || (info.flags & kLoop)) site.straight_line = false;
+    if (site.call_outs.find(i) != nullptr) continue;  // the core's, not the unit's
     for (size_t k = 0; k < info.num_operands; ++k) {
       if (info.kinds[k] == OperandKind::Slot) site.slots.push_back(static_cast<uint16_t>(op.raw_operand(k)));
     }
@@ -71,7 +71,10 @@ bool stays_above_entry_depth(const Chunk& chunk, const Lowerings& lowered, VmSit
     int64_t d = depth[ip - site.begin];
     int64_t pops = 0;
     int64_t pushes = 0;
-    if (!stack_effect(op, lowered, pops, pushes)) {
+    if (const jit_abi::AbiCallOut* c = site.call_outs.find(ip)) {  // the stack after is the call-out's
+      pops = d;
+      pushes = c->depth;
+    } else if (!stack_effect(op, lowered, pops, pushes)) {
       reason = "ip " + std::to_string(ip) + ": " + std::string(info.name) + " has a variable stack effect";
       return false;
     }
@@ -145,8 +148,9 @@ std::string unit_key(const Chunk& chunk, const Lowerings& lowered, const VmSite&
   key.append(reinterpret_cast<const char*>(slot_tags.data()), slot_tags.size());
   key.push_back(site.quiet_jumps.empty() ? '\0' : '\1');
   key.append(reinterpret_cast<const char*>(site.quiet_jumps.data()), site.quiet_jumps.size());
-  key.push_back(site.result_tags.empty() ? '\0' : '\1');
-  key.append(reinterpret_cast<const char*>(site.result_tags.data()), site.result_tags.size());
+  key.push_back(site.call_outs.at.empty() ? '\0' : '\1');
+  key.append(reinterpret_cast<const char*>(site.call_outs.at.data()), site.call_outs.at.size() * sizeof(jit_abi::AbiCallOut));
+  key.append(reinterpret_cast<const char*>(site.call_outs.tags.data()), site.call_outs.tags.size());
   return key;
 }
 
@@ -237,6 +241,20 @@ bool trace_op(const Op& op, const Lowerings& lowered) {
          c == OpCode::ReturnValue || c == OpCode::CallBuiltin;
 }
 
+bool call_out_op(const Op& op) {
+  const uint32_t flags = op.info().flags;
+  if ((flags & (kJump | kBranch | kCall | kReturn | kFrame | kBlock)) != 0) return false;
+  if ((flags & kShell) == 0) return true;
+  switch (op.code()) {
+    case OpCode::ExpandParam: case OpCode::WordSplit: case OpCode::BraceExpand: case OpCode::TildeExpand:
+    case OpCode::StrMatch: case OpCode::RegexMatch: case OpCode::Glob: case OpCode::GlobRecursive:
+    case OpCode::TestFile:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const jit_abi::AbiLowering* Lowerings::find(uint16_t ext_id) const {
   for (const jit_abi::AbiLowering& l : list) {
     if (l.ext_id == ext_id) return &l;
@@ -272,7 +290,7 @@ Lowerings lowerings_for(const Chunk& chunk, const std::vector<std::shared_ptr<co
 
 std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, std::string& reason) {
   VmSite site;
-  site.end = first_unadmitted(chunk, lowered, 0);
+  site.end = first_unadmitted(chunk, lowered, 0, site.call_outs);
   if (site.end < kMinChunkSiteOps) {
     reason = site.end == chunk.ops.size() ? "chunk too short for a unit"
                                           : "the chunk starts with ops no unit can contain";
@@ -285,10 +303,11 @@ std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, s
 }
 
 std::optional<VmSite> loop_site(const Chunk& chunk, const Lowerings& lowered, uint64_t header, uint64_t from,
-                                std::string& reason, bool builtins) {
+                                std::string& reason, CallOuts call_outs) {
   VmSite site;
   site.begin = site.entry = header;
-  site.end = first_unadmitted(chunk, lowered, header, builtins);
+  site.call_outs = std::move(call_outs);
+  site.end = first_unadmitted(chunk, lowered, header, site.call_outs);
   if (from >= site.end) {
     const uint64_t bad = site.end;
     reason = "loop at ip " + std::to_string(header) + " contains " +
@@ -346,7 +365,8 @@ void compile_vm_unit(VmUnit& unit, const Chunk& chunk, const Lowerings& lowered,
   req->consts = abi_constants(chunk);
   req->slot_tags = slot_tags;
   req->quiet_jumps = site.quiet_jumps;
-  req->result_tags = site.result_tags;
+  req->call_outs = site.call_outs.at;
+  req->call_out_tags = site.call_outs.tags;
   static std::atomic<uint64_t> sequence{0};
   req->name = std::string(unit.tier == jit_abi::kVmTierLinear ? "fusevm_vml_" : "fusevm_vmb_") +
               std::to_string(code_hash(chunk)) + "_" + std::to_string(site.entry) + "_" +

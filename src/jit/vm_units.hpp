@@ -36,6 +36,12 @@ bool vm_unit_op(const Op& op, const Lowerings& lowered);
 /// returns, which it inlines (SyntheticTrace::chains), and CallBuiltin, which native code
 /// has the core run (VmUnitFrame::call_out) outside inlined calls.
 bool trace_op(const Op& op, const Lowerings& lowered);
+/// Ops a trace may have the core run between two native ops (a call-out): any op that
+/// stays in its frame and goes on at the next op — no jumps, calls, returns, frame or
+/// block ops, and of the shell ops only those that compute a value (no commands, sub
+/// chunks, pipelines or redirections). The core still checks, op by op, that the run
+/// went on where the trace does.
+bool call_out_op(const Op& op);
 /// True for the global variable ops a trace runs.
 inline bool is_global_var_op(OpCode code) {
   return code == OpCode::GetVar || code == OpCode::SetVar || code == OpCode::DeclareVar;
@@ -43,6 +49,17 @@ inline bool is_global_var_op(OpCode code) {
 /// The values `op` pops and pushes in a unit (a lowered Extended op: its operands and
 /// result); false for an op whose effect depends on its operands' values.
 bool stack_effect(const Op& op, const Lowerings& lowered, int64_t& pops, int64_t& pushes);
+
+/// The ops of a chunk native code has the core run (UnitRequest::call_outs, call_out_tags):
+/// empty, or one AbiCallOut per op, and the stack tags they index.
+struct CallOuts {
+  std::vector<jit_abi::AbiCallOut> at;
+  std::vector<uint8_t> tags;
+  /// The call-out at op `ip`, or null.
+  const jit_abi::AbiCallOut* find(uint64_t ip) const {
+    return ip < at.size() && at[ip].depth != jit_abi::kNoCallOut ? &at[ip] : nullptr;
+  }
+};
 
 /// The code one unit covers: ops [begin, end) of the main stream, entered at `entry`,
 /// and the slots it names.
@@ -60,9 +77,8 @@ struct VmSite {
   /// Empty, or one byte per op of the chunk: taking that op's jump does not poll (a trace
   /// chunk's jumps that stand for interpreted fall-throughs, UnitRequest::quiet_jumps).
   std::vector<uint8_t> quiet_jumps;
-  /// Empty, or one byte per op of the chunk: a trace chunk's CallBuiltin ops' recorded
-  /// result kinds (UnitRequest::result_tags).
-  std::vector<uint8_t> result_tags;
+  /// A trace chunk's call-outs (UnitRequest::call_outs).
+  CallOuts call_outs;
 };
 
 /// The whole-chunk site for run(): [0, e) with e the first op a unit cannot contain.
@@ -71,9 +87,10 @@ std::optional<VmSite> chunk_site(const Chunk& chunk, const Lowerings& lowered, s
 /// The site of the loop whose backward jump at `from` goes to `header`: [header, e) with
 /// e the first op a unit cannot contain. nullopt (with `reason`) when the backward jump
 /// is not inside it, or when a path could pop below the stack depth at the header.
-/// `builtins`: the unit runs CallBuiltin ops as call-outs (a trace chunk).
+/// `call_outs`: ops the core runs (a trace chunk's), which the unit admits whatever they
+/// are, whose slots it does not name, and after which its stack is theirs.
 std::optional<VmSite> loop_site(const Chunk& chunk, const Lowerings& lowered, uint64_t header, uint64_t from,
-                                std::string& reason, bool builtins = false);
+                                std::string& reason, CallOuts call_outs = {});
 
 /// One compiled (or compiling) unit, shared by every VM whose site has the same code,
 /// tier and entry kinds.

@@ -13,7 +13,7 @@
 namespace fusevm::jit_abi {
 
 /// Bumped whenever anything in this file changes.
-inline constexpr uint32_t kAbiVersion = 5;
+inline constexpr uint32_t kAbiVersion = 6;
 
 /// Name of the plugin's only exported symbol: `const PluginApi* fusevm_jit_plugin()`.
 inline constexpr const char* kEntrySymbol = "fusevm_jit_plugin";
@@ -132,12 +132,12 @@ struct VmUnitFrame {
   uint32_t exit_reason;
   /// In: passed back to call_out.
   void* core;
-  /// In: runs an op native code does not (a CallBuiltin of a trace, UnitRequest::
-  /// result_tags) in the core. Before the call the unit has stored its state as for an
-  /// exit at that op (every named slot, its stack with exit_depth values, resume_ip the
-  /// op). Returns 0 when the unit goes on after the op: `slots` (which may have moved) and
-  /// `stack` hold the state after it — the op's argc values below the top replaced by
-  /// its result, the values under them unchanged —, every value a scalar the unit reloads
+  /// In: runs an op native code does not (UnitRequest::call_outs: a trace's CallBuiltin,
+  /// or the first of ops holding Str/Array/Hash values, standing for all of them) in the
+  /// core. Before the call the unit has stored its state as for an exit at that op (every
+  /// named slot, its stack with exit_depth values, resume_ip the op). Returns 0 when the
+  /// unit goes on after the op: `slots` (which may have moved) hold the state after it
+  /// and `stack` the AbiCallOut's `depth` values, every value a scalar the unit reloads
   /// with tag guards; 1 when the interpreter takes over (kExitTaken). Must not throw.
   uint32_t (*call_out)(void* core, VmUnitFrame* frame);
 };
@@ -206,6 +206,19 @@ struct AbiLowering {
 };
 static_assert(sizeof(AbiLowering) == 32);
 
+/// kUnitVm: an op native code has the core run (VmUnitFrame::call_out) — a trace's
+/// CallBuiltin, or the first of a run of ops native code does not hold (Str, Array or
+/// Hash values on the stack or in the slots they name, ops no unit runs), standing for
+/// the whole run — after which native code goes on at the next op with `depth` values
+/// on its stack (the entry values included), tagged call_out_tags[tags .. tags + depth)
+/// (Undef, Bool, Int, Float: each one guarded). A call-out op names no slots for the unit.
+struct AbiCallOut {
+  uint32_t depth;  ///< kNoCallOut: the op is not a call-out
+  uint32_t tags;
+};
+/// AbiCallOut::depth of an op that is not a call-out.
+inline constexpr uint32_t kNoCallOut = UINT32_MAX;
+
 /// Flags of a UnitRequest.
 enum UnitFlags : uint32_t {
   kDumpIr = 1u << 0,    ///< put the optimised LLVM IR in UnitResult::dump
@@ -241,11 +254,10 @@ struct UnitRequest {
   /// kUnitVm: null, or one byte per op of `ops`: non-zero where taking the op's jump does
   /// not poll (a trace's own jumps standing for ops that fall through when interpreted).
   const uint8_t* quiet_jumps;
-  /// kUnitVm: null, or one byte per op of `ops`: at a CallBuiltin, the AbiTag (Bool, Int,
-  /// Float) its result had when recorded, which native code runs through
-  /// VmUnitFrame::call_out and guards for; kTagUnused (or null) leaves the op to the
-  /// interpreter as before.
-  const uint8_t* result_tags;
+  /// kUnitVm: null, or one AbiCallOut per op of `ops`, and the tags they index.
+  const AbiCallOut* call_outs;
+  const uint8_t* call_out_tags;
+  uint64_t num_call_out_tags;
 };
 
 /// A compile job's outcome.

@@ -469,16 +469,17 @@ class VmBuilder {
     b.CreateRet(b.getInt32(why));
   }
 
-  // A trace's CallBuiltin at `ip`: the core runs it (VmUnitFrame::call_out) on the state an
-  // exit at `ip` leaves, so the builtin sees exactly what it would see interpreted (the
-  // stack, the frame's slots, the globals). Native code then goes on from the frame's
-  // memory, if the result and every named slot still have the kinds it was compiled for;
-  // else it leaves after the op with that state, which is already in place.
+  // A call-out at `ip` (UnitRequest::call_outs: a trace's CallBuiltin, or the first of
+  // ops holding Str/Array/Hash values): the core runs it on the state an exit at `ip`
+  // leaves, so it sees exactly what it would see interpreted (the stack, the frame's
+  // slots, the globals). Native code then goes on from the frame's memory, if the stack
+  // and every named slot have the kinds it was compiled for; else it leaves after the op
+  // with that state, which is already in place.
   void call_out(uint64_t ip, ValState& s) {
-    const size_t argc = req_.ops[ip].small[1];
-    const Kind result = static_cast<Kind>(req_.result_tags[ip]);
+    const jit_abi::AbiCallOut& c = *call_out_at(req_, ip);
     store_state(b_, s);
     store_position(b_, ip, s.stack.size());
+    if (c.depth > max_exit_stack_) max_exit_stack_ = c.depth;  // the core writes the stack after back
     llvm::Value* frame = f_->getArg(0);
     llvm::Value* core = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, core)), "core");
     llvm::Value* fn = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, call_out)), "call_out");
@@ -490,14 +491,10 @@ class VmBuilder {
       return_reason(tb, jit_abi::kExitTaken);
     }
     go_on(b_.CreateICmpNE(status, b_.getInt32(0)), taken);
-    // After the op: its arguments replaced by the result; the values under them are as
-    // native code left them (the core checked).
-    s.stack.resize(s.stack.size() - argc);
-    const size_t depth = s.stack.size() + 1;
     llvm::BasicBlock* kinds_changed = llvm::BasicBlock::Create(ctx_, "exit.kinds", f_);
     {
       llvm::IRBuilder<> kb(kinds_changed);
-      finish_exit(kb, jit_abi::kExitLeft, ip + 1, depth);
+      finish_exit(kb, jit_abi::kExitLeft, ip + 1, c.depth);
     }
     llvm::Value* slots = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, slots)), "slots.after");
     llvm::Value* stack = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, stack)), "stack.after");
@@ -506,7 +503,8 @@ class VmBuilder {
       go_on(b_.CreateICmpNE(tag, b_.getInt8(static_cast<uint8_t>(k))), kinds_changed);
       return load_value(array, index, k);
     };
-    s.stack.push_back(guarded(stack, depth - 1, result));
+    s.stack.clear();
+    for (uint32_t k = 0; k < c.depth; ++k) s.stack.push_back(guarded(stack, k, static_cast<Kind>(req_.call_out_tags[c.tags + k])));
     for (size_t k = 0; k < s.slots.size(); ++k) s.slots[k] = guarded(slots, plan_.named_slots[k], s.slots[k].k);
   }
 
@@ -742,6 +740,10 @@ class VmBuilder {
     };
     auto slot = [&](uint16_t n) -> Val& { return s.slots[plan_.pos(n)]; };
     const auto c = static_cast<OpCode>(op.code);
+    if (call_out_at(req_, ip) != nullptr) {
+      call_out(ip, s);
+      return nullptr;
+    }
     switch (c) {
       case OpCode::Nop:
         return nullptr;
@@ -894,9 +896,6 @@ class VmBuilder {
         slot(op.small[0]) = {sum, Kind::Int};
         return nullptr;
       }
-      case OpCode::CallBuiltin:
-        call_out(ip, s);
-        return nullptr;
       case OpCode::Extended:
         call_lowering(*lowering_of(req_, op.small[0]), op.small[1], stack);
         return nullptr;

@@ -119,7 +119,7 @@ std::optional<BoundedLoop> bounded_loop(const jit_abi::UnitRequest& req, uint64_
     if (ops[ip].code >= kNumOps) return std::nullopt;
     const OpCode c = code(ip);
     // A call or an extension op might raise the flag itself (or run for long).
-    if (c == OpCode::Call || c == OpCode::Extended || c == OpCode::CallBuiltin) return std::nullopt;
+    if (c == OpCode::Call || c == OpCode::Extended || call_out_at(req, ip) != nullptr) return std::nullopt;
     lap_cost += op_cost(c);
     const int named = slot_operands(c);
     for (int k = 0; k < named; ++k) {
@@ -205,6 +205,13 @@ KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_
   auto slot = [&](uint16_t s) -> Kind& { return st.slots[plan.pos(s)]; };
   if (depth + 2 > kMaxStackDepth) return exit_here(jit_abi::kExitLeft);
   r.falls_through = true;
+  if (const jit_abi::AbiCallOut* c = call_out_at(req, ip)) {
+    // The core runs the op (and, in a trace, the ops it stands for); native code goes on
+    // with the stack the call-out leaves, kinds as recorded and guarded (emit_vm.cpp).
+    stack.clear();
+    for (uint32_t k = 0; k < c->depth; ++k) stack.push_back(static_cast<Kind>(req.call_out_tags[c->tags + k]));
+    return r;
+  }
   switch (static_cast<OpCode>(op.code)) {
     case OpCode::Nop:
       break;
@@ -360,16 +367,6 @@ KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_
       r.callee = v;
       break;
     }
-    case OpCode::CallBuiltin: {
-      // A trace's builtin: the core runs it (VmUnitFrame::call_out), and native code goes
-      // on with the kind its result had when recorded, guarded (emit_vm.cpp).
-      const uint8_t tag = req.result_tags != nullptr ? req.result_tags[ip] : jit_abi::kTagUnused;
-      const size_t argc = op.small[1];
-      if (!is_scalar_tag(tag) || underflows(argc)) return exit_here(jit_abi::kExitLeft);
-      stack.resize(depth - argc);
-      stack.push_back(static_cast<Kind>(tag));
-      break;
-    }
     case OpCode::Extended: {
       // Lowered to a C function: natively only with exactly the operand kinds it takes.
       const jit_abi::AbiLowering* l = lowering_of(req, op.small[0]);
@@ -405,6 +402,11 @@ KindStep step_kinds(const jit_abi::UnitRequest& req, const VmPlan& plan, uint64_
       return exit_here(jit_abi::kExitLeft);
   }
   return r;
+}
+
+const jit_abi::AbiCallOut* call_out_at(const jit_abi::UnitRequest& req, uint64_t ip) {
+  if (req.call_outs == nullptr || req.call_outs[ip].depth == jit_abi::kNoCallOut) return nullptr;
+  return &req.call_outs[ip];
 }
 
 const jit_abi::AbiLowering* lowering_of(const jit_abi::UnitRequest& req, uint16_t ext_id) {
@@ -498,6 +500,18 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
                     static_cast<unsigned long long>(req.range_end));
     return false;
   }
+  for (uint64_t ip = req.range_begin; req.call_outs != nullptr && ip < req.range_end; ++ip) {
+    const jit_abi::AbiCallOut* c = call_out_at(req, ip);
+    if (c == nullptr) continue;
+    bool ok = (c->depth == 0 || req.call_out_tags != nullptr) && c->depth <= kMaxStackDepth && c->tags <= req.num_call_out_tags &&
+              c->depth <= req.num_call_out_tags - c->tags;
+    for (uint32_t k = 0; ok && k < c->depth; ++k) ok = is_scalar_tag(req.call_out_tags[c->tags + k]);
+    if (!ok) {
+      reason = format("the call-out at op %llu has %u tags at %u: not all scalars inside call_out_tags",
+                      static_cast<unsigned long long>(ip), c->depth, c->tags);
+      return false;
+    }
+  }
   return plan_range(req, req.range_begin, req.range_end, req.entry_ip, false, entry_stack, plan, reason);
 }
 
@@ -516,7 +530,7 @@ bool plan_range(const jit_abi::UnitRequest& req, uint64_t begin, uint64_t end, u
   std::vector<uint8_t> named(req.num_slots, 0);
   for (uint64_t ip = plan.begin; ip < plan.end; ++ip) {
     const jit_abi::AbiOp& op = req.ops[ip];
-    if (op.code >= kNumOps) continue;
+    if (op.code >= kNumOps || call_out_at(req, ip) != nullptr) continue;
     const int n = slot_operands(static_cast<OpCode>(op.code));
     for (int k = 0; k < n; ++k) {
       const uint16_t s = op.small[k];

@@ -207,13 +207,17 @@ bool plan_fn_unit(const jit_abi::UnitRequest& request, FnPlan& fns, std::string&
 /// Validates a kUnitVm request and infers its kinds from entry_ip, visiting blocks in
 /// ascending ip order. False, with `reason`, only for a malformed request (range or entry
 /// outside the ops, slot index not below num_slots, a named slot or entry value whose tag
-/// is not a scalar, missing tag arrays, an unknown vm_tier).
+/// is not a scalar, missing tag arrays, a call-out whose tags are not scalars or lie
+/// outside call_out_tags, an unknown vm_tier).
 bool plan_vm_unit(const jit_abi::UnitRequest& request, VmPlan& plan, std::string& reason);
 
 /// Applies op `ip` to `state`, as the interpreter would (left unchanged when the op exits).
 /// The result kinds here are the ones the emitted code produces.
 KindStep step_kinds(const jit_abi::UnitRequest& request, const VmPlan& plan, uint64_t ip,
                     KindState& state);
+
+/// The call-out at op `ip` of a kUnitVm (UnitRequest::call_outs), or null.
+const jit_abi::AbiCallOut* call_out_at(const jit_abi::UnitRequest& request, uint64_t ip);
 
 /// The request's lowering of Extended id `ext_id`, or null.
 const jit_abi::AbiLowering* lowering_of(const jit_abi::UnitRequest& request, uint16_t ext_id);

@@ -154,12 +154,19 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
   } while (0)
   // The metered loop runs under a fuel limit and while a trace is recorded; recording
   // sees each op before it runs, and ends this loop when it is over (ExitReason::Switch).
+  // A call-out's run stops at the first op of its frame outside its ops (VMState::stop_hi).
 #define METER()                                                       \
   do {                                                                \
     if constexpr (kMetered) {                                         \
       if (FUSEVM_UNLIKELY(st.recording)) {                            \
         SYNC_AT_PC();                                                 \
         if (!st.jit->on_record(st)) return ExitReason::Switch;        \
+      }                                                               \
+      if (FUSEVM_UNLIKELY(st.stop_hi != 0) && cur->index == CodeSet::kMain && \
+          (cur->ip_of(pc) < st.stop_lo || cur->ip_of(pc) >= st.stop_hi) &&   \
+          st.frames.size() == st.stop_frames) {                       \
+        SYNC_AT_PC();                                                 \
+        return ExitReason::Stopped;                                   \
       }                                                               \
       if (st.limits.fuel != 0) {                                      \
         if (FUSEVM_UNLIKELY(st.fuel_left == 0)) goto fuel_exhausted;  \
@@ -968,7 +975,7 @@ error_exit:
 
 ExitReason Interp::execute(VMState& st, VM& vm, CodeStream* cur, const Insn* pc) {
   for (;;) {
-    const ExitReason why = st.limits.fuel != 0 || st.recording ? run_loop<true>(st, vm, cur, pc)
+    const ExitReason why = st.limits.fuel != 0 || st.recording || st.stop_hi != 0 ? run_loop<true>(st, vm, cur, pc)
                                                                 : run_loop<false>(st, vm, cur, pc);
     if (why != ExitReason::Switch) return why;
     cur = &st.code.stream(st.cur_stream);

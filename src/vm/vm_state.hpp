@@ -24,6 +24,7 @@ enum class ExitReason : uint8_t {
   CallDone,   ///< VM::call's sub returned to the host-return sentinel
   Error,      ///< VMState::error is set
   Switch,     ///< a trace recording started or ended: go on in the other dispatch loop
+  Stopped,    ///< a call-out's ops are done: the next op lies outside them (VMState::stop_hi)
 };
 
 /// Tools may tune these; the interpreter reads them through VMState.
@@ -70,6 +71,12 @@ struct VMState {
   // A trace recording is armed (JitHook::on_record): the metered dispatch loop runs, and
   // shows the hook every op before it executes.
   bool recording = false;
+  // A call-out from native code (a trace's) runs ops [stop_lo, stop_hi) of the main
+  // stream in a frame count of stop_frames: the metered dispatch loop stops before any
+  // other op there (ExitReason::Stopped). stop_hi == 0: no call-out is running.
+  uint64_t stop_lo = 0;
+  uint64_t stop_hi = 0;
+  size_t stop_frames = 0;
 
   std::vector<BuiltinFn> builtins;
   // Builtins running (nested calls count): while one runs, register_builtin leaves the

@@ -25,8 +25,9 @@ inline std::string counter_loop(int64_t limit) {
          std::to_string(limit) + "\n    NumLt\n    JumpIfTrue top\n    GetSlot 0\n    ReturnValue\n";
 }
 
-// A loop of 4,000 laps (header at ip 2) whose every third lap runs GetStatus, an op no trace
-// holds: a side path no trace can hold, so its guard keeps exiting.
+// A loop of 4,000 laps (header at ip 2) whose every third lap runs JumpIfTrueKeep, an op
+// no trace holds (not even through a call-out: it jumps): a side path no trace can hold,
+// so its guard keeps exiting.
 inline const char* const kUntraceableOpEveryThirdLap = R"(
     LoadInt 0
     SetSlot 0
@@ -35,7 +36,9 @@ top:
     LoadInt 3
     Mod
     JumpIfTrue skip
-    GetStatus
+    LoadTrue
+    JumpIfTrueKeep kept
+kept:
     Pop
 skip:
     PreIncSlotVoid 0

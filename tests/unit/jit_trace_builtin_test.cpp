@@ -402,9 +402,9 @@ top:
             1u);
 }
 
-// The recorded result kind is part of the trace's metadata: exported with it, written to and
-// read from the file format, and an imported trace runs the builtin natively from its first
-// entry.
+// The call-out (the builtin, and the stack kinds after it) is part of the trace's metadata:
+// exported with it, written to and read from the file format, and an imported trace runs
+// the builtin from native code from its first entry.
 TEST_F(JitTraceBuiltin, a_traces_builtin_result_kinds_are_exported_and_imported) {
   const Chunk chunk = assembled_or_fail(summing_loop(2000));
   auto prepare = [](VM& vm) { vm.register_builtin(0, [](VM& v, uint8_t) { return Value::Int(pop_int(v) * 2); }); };
@@ -417,11 +417,12 @@ TEST_F(JitTraceBuiltin, a_traces_builtin_result_kinds_are_exported_and_imported)
   }
   std::vector<TraceMetadata> metas = jit.trace_export_all(chunk);
   ASSERT_EQ(metas.size(), 1u);
-  ASSERT_EQ(metas[0].results.size(), 1u);
-  EXPECT_EQ(metas[0].recorded_ips[metas[0].results[0].at], 6u) << "the CallBuiltin";
-  EXPECT_EQ(metas[0].results[0].kind, SlotKind::Int);
+  ASSERT_EQ(metas[0].call_outs.size(), 1u);
+  EXPECT_EQ(metas[0].recorded_ips[metas[0].call_outs[0].at], 6u) << "the CallBuiltin";
+  EXPECT_EQ(metas[0].call_outs[0].len, 1u);
+  EXPECT_EQ(metas[0].call_outs[0].stack, (std::vector<SlotKind>{SlotKind::Int, SlotKind::Int})) << "the sum, the result";
   const std::string json = trace_metadata_to_json(metas);
-  EXPECT_NE(json.find("\"results\": [[2,\"Int\"]]"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"call_outs\": [[2,1,[\"Int\",\"Int\"]]]"), std::string::npos) << json;
   TraceMetadataLoad back = trace_metadata_from_json(json, "t.json");
   ASSERT_TRUE(back.ok()) << back.message();
   EXPECT_EQ(back.traces, metas);
@@ -434,15 +435,20 @@ TEST_F(JitTraceBuiltin, a_traces_builtin_result_kinds_are_exported_and_imported)
   EXPECT_TRUE(IsOk(vm.run(), Value::Int(1999 * 2000)));
   EXPECT_EQ(trace_stats().entered, 1u) << "entered at the first backedge, never left until the end";
 
-  // A result kind at an op that is not a builtin call is refused, naming the path.
+  // A call-out over ops the core does not run (a jump) is refused, naming the path; so is
+  // one leaving a value native code does not hold.
   TraceMetadata wrong = back.traces[0];
-  wrong.results[0].at = 0;
+  wrong.call_outs[0].len = 8;  // up to the closing JumpIfTrue
   std::string why;
   EXPECT_FALSE(jit.trace_import(chunk, wrong, &why));
-  EXPECT_NE(why.find("not a CallBuiltin"), std::string::npos) << why;
+  EXPECT_NE(why.find("path 0: the call-out at position 2 is not a run of ops the core runs"), std::string::npos) << why;
+  wrong = back.traces[0];
+  wrong.call_outs[0].stack[1] = SlotKind::Str;
+  EXPECT_FALSE(jit.trace_import(chunk, wrong, &why));
+  EXPECT_NE(why.find("leaves a Str, which native code does not hold"), std::string::npos) << why;
   // And an unknown kind name in the file.
   std::string bad = json;
-  bad.replace(bad.find("[[2,\"Int\"]]"), 11, "[[2,\"Long\"]]");
+  bad.replace(bad.find("[\"Int\",\"Int\"]"), 13, "[\"Int\",\"Long\"]");
   TraceMetadataLoad refused = trace_metadata_from_json(bad, "t.json");
   EXPECT_FALSE(refused.ok());
   EXPECT_NE(refused.message().find("unknown slot kind \"Long\""), std::string::npos) << refused.message();

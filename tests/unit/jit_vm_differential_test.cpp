@@ -74,7 +74,7 @@ struct Tally {
   size_t mismatches = 0;
   size_t errors = 0;  // programs whose interpreted run ended in an error (limits)
   size_t imported = 0;  // trace trees re-imported (reimport)
-  uint64_t call_outs = 0;  // builtins run from native code
+  uint64_t call_outs = 0;  // call-outs run from native code
   size_t by_shape[4] = {0, 0, 0, 0};
   size_t entered_by_shape[4] = {0, 0, 0, 0};
 };
@@ -234,7 +234,7 @@ void run_suite(const SuiteSpec& spec) {
   JitCompiler::wait_idle();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("[ jit-vm-diff ] %s: %zu programs in %.1f s (seeds %s..), %zu entered native code (%" PRIu64
-              " entries, %" PRIu64 " builtin call-outs), %zu ended in an error, %zu traces re-imported, %zu mismatches; "
+              " entries, %" PRIu64 " call-outs), %zu ended in an error, %zu traces re-imported, %zu mismatches; "
               "by shape (programs/entered):",
               spec.name, t.programs, secs, hex(base).c_str(), t.entered_programs, t.entries, t.call_outs, t.errors,
               t.imported, t.mismatches);

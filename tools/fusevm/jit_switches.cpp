@@ -66,7 +66,9 @@ void tier_text(std::string& out, const char* name, const JitTierStats& t) {
                 static_cast<unsigned long long>(t.entered), static_cast<unsigned long long>(t.fell_back),
                 static_cast<double>(t.compile_ns) / 1e6);
   out += line;
-  if (t.call_outs != 0) out += "  " + std::to_string(t.call_outs) + " builtin calls run from native code\n";
+  if (t.call_outs != 0) {
+    out += "  " + std::to_string(t.call_outs) + " call-outs run from native code (builtins, ops on Str/Array/Hash values)\n";
+  }
   for (const auto& [reason, count] : t.reasons) out += "  " + std::to_string(count) + " x " + reason + "\n";
 }
 
