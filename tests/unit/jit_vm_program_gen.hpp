@@ -513,7 +513,39 @@ class VmGen {
   }
 
   void unadmitted() {
-    switch (r_.below(8)) {
+    switch (r_.below(13)) {
+      case 8:  // arrays and hashes in globals, read and written every lap (call-outs in traces)
+        expr(1);
+        emit(Op::ArrayPush(name("a0")));
+        return;
+      case 9:
+        expr(1);
+        emit(r_.chance(0.5) ? Op::ArrayGet(name("a0")) : Op::HashGet(name("h0")));
+        emit(Op::SetSlot(data_slot()));
+        return;
+      case 10:  // [v k]: a count per key, the key built from a value
+        emit(Op::LoadConst(constant(Value::Str("k"))));
+        expr(0);
+        emit(Op::Concat());
+        emit(Op::Dup());
+        emit(Op::HashGet(name("h0")));
+        literal();
+        emit(Op::Add());
+        emit(Op::Swap());
+        emit(Op::HashSet(name("h0")));
+        return;
+      case 11:
+        emit(r_.chance(0.5) ? Op::ArrayLen(name("a0")) : Op::GetVar(global()));
+        if (r_.chance(0.5)) emit(Op::StringLen());
+        emit(Op::SetSlot(data_slot()));
+        return;
+      case 12:
+        emit(Op::GetSlot(read_slot()));
+        emit(Op::GetSlot(read_slot()));
+        emit(r_.chance(0.5) ? Op::Concat() : Op::StrEq());
+        emit(Op::StringLen());
+        emit(Op::SetSlot(data_slot()));
+        return;
       case 7:  // a heap string kept in a global (memory for max_memory to see)
         emit(Op::LoadConst(constant(Value::Str("abcdefgh"))));
         emit(Op::LoadInt(r_.range(1, 40)));
