@@ -27,6 +27,7 @@ const char* trace_abort_name(TraceAbort why) {
     case TraceAbort::Op: return "recording aborted: an op traces do not run";
     case TraceAbort::Stack: return "recording aborted: a lap does not keep the stack depth";
     case TraceAbort::Calls: return "recording aborted: calls nested too deep";
+    case TraceAbort::CallOuts: return "recording aborted: too few native ops per call-out";
     default: return "recording aborted: the trace is not a unit";
   }
 }
@@ -37,6 +38,7 @@ TraceRecording TraceRecording::lap(uint64_t anchor, uint64_t latch, size_t frame
   r.latch = latch;
   r.frames = frames;
   r.stack_base = stack_base;
+  r.is_lap = true;
   r.paths.emplace_back();
   return r;
 }
@@ -178,6 +180,17 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     detail = std::move(d);
     return RecordStep::Abort;
   };
+  // The recording is complete. A lap that is mostly call-outs runs faster interpreted.
+  auto close = [&] {
+    const TracePath& lap = rec.paths[0];
+    if (!rec.is_lap || lap.call_outs.empty()) return RecordStep::Close;
+    size_t called_out = 0;
+    for (const TraceCallOut& c : lap.call_outs) called_out += c.len;
+    const size_t native = lap.ips.size() - called_out;
+    if (native >= lap.call_outs.size() * config.min_ops_per_call_out) return RecordStep::Close;
+    return abort(TraceAbort::CallOuts, std::to_string(native) + " native ops, " +
+                                           std::to_string(lap.call_outs.size()) + " call-out(s)");
+  };
   if (vm.stack.size() < rec.stack_base) return abort(TraceAbort::Stack, "values from before the loop popped, at ip " + std::to_string(ip));
   const std::span<const Value> above = vm.stack.subspan(rec.stack_base);
   // After a call-out's op: the kinds native code goes on with, or — while the loop's
@@ -232,7 +245,7 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     TracePos next{rec.last.path, rec.last.pos + 1};
     if (const TracePos* to = lp.loop_at(rec.last.pos)) next = *to;
     const bool path_ends = next.path == rec.last.path && next.pos >= lp.ips.size();
-    if (path_ends && ip == rec.anchor && depth == 0) return RecordStep::Close;
+    if (path_ends && ip == rec.anchor && depth == 0) return close();
     const TracePath& np = rec.paths[static_cast<size_t>(next.path)];
     if (!path_ends && np.ips[next.pos] == ip && np.depth(next.pos) == depth) {
       rec.last = next;
@@ -271,7 +284,7 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
   // Landing on the header by a jump closes the lap (falling into it does not: the path
   // then goes round without its backward jump, and the recording goes on).
   if (!cur.ips.empty() && ip == rec.anchor && depth == 0 && chunk.ops[cur.ips.back()].has_target()) {
-    return RecordStep::Close;
+    return close();
   }
   // A backward jump onto an op the tree already has: an inner loop. Follow the tree from
   // there instead of unrolling it.

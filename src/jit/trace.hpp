@@ -38,6 +38,7 @@ enum class TraceAbort : uint8_t {
   Stack,          ///< a lap pops values from before the loop, or leaves values behind
   Unit,           ///< the trace chunk is not a unit the VM tier compiles (see the reason)
   Calls,          ///< calls nested deeper than kMaxInlineDepth, or recursion past max_inline_recursion
+  CallOuts,       ///< a lap with fewer native ops per call-out than min_ops_per_call_out
 };
 /// Text for a TraceAbort.
 const char* trace_abort_name(TraceAbort why);
@@ -115,6 +116,8 @@ struct TraceRecording {
   /// The op recorded last is a call-out's (the current path's last TraceCallOut): the
   /// next op sees the state after it (its stack kinds, or a call-out that goes on).
   bool in_call_out = false;
+  /// A recording of a lap (a new tree), not of side paths of one.
+  bool is_lap = false;
   /// A recording of the lap at `anchor` (path 0, empty).
   static TraceRecording lap(uint64_t anchor, uint64_t latch, size_t frames, size_t stack_base);
   /// A recording that extends `tree` from the guard at `from` (a new path there).

@@ -66,6 +66,30 @@ TEST_F(JitTraceValues, a_string_built_in_every_lap_runs_in_a_call_out_and_the_co
   EXPECT_EQ(metas[0].slot_kinds_at_anchor.at(1), SlotKind::Str) << "a slot only call-outs touch keeps its kind";
 }
 
+// The cost rule (TraceJitConfig::min_ops_per_call_out, default 16): a lap of five native
+// ops around its call-out runs faster interpreted, so by default it is not traced, the
+// recording aborting with the counts; a lap of a few dozen is traced.
+TEST_F(JitTraceValues, by_default_a_lap_of_few_native_ops_per_call_out_stays_interpreted) {
+  RunSetup s = traced(5);
+  s.jit->trace.min_ops_per_call_out = TraceJitConfig{}.min_ops_per_call_out;
+  ASSERT_EQ(s.jit->trace.min_ops_per_call_out, 16u);
+  expect_same_as_interpreted(concat_loop(2000), s, /*must_enter=*/false);
+  EXPECT_EQ(trace_stats().entered, 0u);
+  EXPECT_GE(reason_count(trace_stats(), "recording aborted: too few native ops per call-out (5 native ops, 1 "
+                                        "call-out(s))"),
+            1u);
+  JitCompiler::reset();  // (the process keeps the aborted loop out of new VMs)
+  s.jit->trace.min_ops_per_call_out = 5;
+  expect_same_as_interpreted(concat_loop(2000), s);
+  EXPECT_EQ(trace_stats().entered, 1u) << "five native ops per call-out are enough for 5";
+  JitCompiler::reset();
+  std::string lap = "top:\n";
+  for (int k = 0; k < 6; ++k) lap += "    GetSlot 2\n    LoadInt 3\n    Mul\n    SetSlot 2\n";
+  s.jit->trace.min_ops_per_call_out = 16;
+  expect_same_as_interpreted("    LoadInt 1\n    SetSlot 2\n" + concat_loop(2000).replace(concat_loop(2000).find("top:\n"), 5, lap), s);
+  EXPECT_EQ(trace_stats().entered, 1u) << "29 native ops per call-out";
+}
+
 // A call-out may leave values native code holds on the stack: the sum under StringLen's
 // operand stays where it was, the length comes back as an Int, and Add runs natively.
 TEST_F(JitTraceValues, a_string_length_feeds_native_arithmetic_through_the_stack) {
