@@ -395,6 +395,12 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   const uint32_t inline_base = caller_free + (max_depth > 0 ? 1 : 0);
   auto frame_base = [&](uint32_t d) { return inline_base + (d - 1) * stride; };
   t.global_base = inline_base + max_depth * stride;
+  // Slot operands are 16-bit: inlined frames past slot 65535 would wrap onto the loop
+  // frame's (a loop naming slot 65535 that inlined a call spun for ever natively).
+  if (max_depth > 0 && t.global_base > uint32_t{UINT16_MAX} + 1) {
+    return fail(TraceAbort::Calls, "an inlined call's slots would pass slot 65535 (the loop's frame names slot " +
+                                       std::to_string(caller_free - 1) + ")");
+  }
   t.lent_base = caller_free;
   t.max_inline_depth = max_depth;
   auto global_slot = [&](uint16_t global) -> std::optional<uint16_t> {

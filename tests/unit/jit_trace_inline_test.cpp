@@ -327,5 +327,44 @@ top:
   EXPECT_GE(reason_count(trace_stats(), "recording aborted: calls nested too deep (an inlined call names slot 1000"), 1u);
 }
 
+// A loop whose frame names slot 65535 has no 16-bit slot left for an inlined call's: the
+// callee's slots wrapped onto the loop's own (slot 65537 became slot 1), and a walk's
+// program spun for ever in native code. Such a lap is not inlined.
+TEST_F(JitTraceInline, regression_a_loop_naming_slot_65535_does_not_inline_calls_onto_its_own_slots) {
+  expect_same_as_interpreted(R"(
+    Jump main
+.sub count
+    LoadInt 0
+    SetSlot 0
+again:
+    SlotIncLtIntJumpBack 0, 5, again
+    GetSlot 0
+    ReturnValue
+main:
+    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+top:
+    GetSlot 65535
+    Pop
+    GetSlot 1
+    Call @count, 0
+    Add
+    SetSlot 1
+    PreIncSlotVoid 0
+    GetSlot 0
+    LoadInt 300
+    NumLt
+    JumpIfTrue top
+    GetSlot 1
+    ReturnValue
+)",
+                             traced(2), /*must_enter=*/false);
+  EXPECT_GE(reason_count(trace_stats(), "recording aborted: calls nested too deep (an inlined call's slots would pass slot "
+                                        "65535"),
+            1u);
+}
+
 }  // namespace
 }  // namespace fusevm_test
