@@ -210,7 +210,8 @@ class JitCompiler {
   /// one, counts the lookup toward get_config().trace_threshold (NotHot, then
   /// StartRecording until something is installed or aborted). Five guard mismatches
   /// blacklist the key. Skip for an aborted or blacklisted key, without the JIT, and for
-  /// trees that need a VM (globals, builtins) or more room than DeoptInfo has.
+  /// trees that need a VM (globals, call-outs: builtins, Str/Array/Hash values) or more
+  /// room than DeoptInfo has.
   TraceLookup trace_lookup(const Chunk& chunk, size_t anchor_ip, std::span<int64_t> slots,
                            std::span<const SlotKind> kinds, DeoptInfo& deopt);
   /// trace_lookup's entry-guard mismatches at the key since the last install.

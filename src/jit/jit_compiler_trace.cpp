@@ -44,7 +44,7 @@ uint8_t deopt_kind(uint8_t tag) {
   }
 }
 
-// A trace run from raw slots has no VM to call back into: its builtins never run.
+// A trace run from raw slots has no VM to call back into: its call-outs never run.
 uint32_t no_call_out(void*, jit_abi::VmUnitFrame*) { return 1; }
 
 }  // namespace
@@ -165,7 +165,7 @@ TraceLookup JitCompiler::trace_lookup(const Chunk& chunk, size_t anchor_ip, std:
   }
   const jit::TraceTree& tree = *ready[0].tree;
   const jit::SyntheticTrace& trace = tree.trace;
-  // What raw slots cannot give a trace: globals, a VM to run builtins, or room in the
+  // What raw slots cannot give a trace: globals, a VM to run call-outs, or room in the
   // DeoptInfo for its inlined frames and stack.
   bool fits = trace.globals.empty() && trace.site.call_outs.at.empty();
   for (const auto& chain : trace.chains) {
