@@ -46,6 +46,35 @@ struct LoopCase {
 // The slot counts here are also the span sizes the direct API is given.
 constexpr size_t kLoopSlots = 4;
 
+// The head of the *_mixed loops (slots 0 = sum, 1 = i, 2 = t): up to `sum + x` where
+// `call_out` pushes x, among a dozen ops of arithmetic:
+//   while i < 100000 { t = ((i * 3 + 7) ^ (i >> 2)) - i; sum = sum + x ...
+std::string mixed_loop(const std::string& call_out) {
+  return R"(    LoadInt 0
+    SetSlot 0
+    LoadInt 0
+    SetSlot 1
+loop_top:
+    GetSlot 1
+    LoadInt 100000
+    NumLt
+    JumpIfFalse loop_done
+    GetSlot 1
+    LoadInt 3
+    Mul
+    LoadInt 7
+    Add
+    GetSlot 1
+    LoadInt 2
+    Shr
+    BitXor
+    GetSlot 1
+    Sub
+    SetSlot 2
+    GetSlot 0
+)" + call_out;
+}
+
 // The issue's four block-tier loops with plain (unfused) slot ops, written as the matching
 // bench/*.fasm programs' inner loops: sum_unfused, nested_loop, counter_loop, branch_loop.
 const std::vector<LoopCase>& loop_cases() {
@@ -189,30 +218,7 @@ loop_done:
       {"builtin_loop_mixed",
        // Slots: 0 = sum, 1 = i, 2 = t.  The builtin among a dozen ops of arithmetic:
        //   while i < 100000 { t = ((i * 3 + 7) ^ (i >> 2)) - i; sum = sum + f(t) + t; i = i + 1 }
-       R"(    LoadInt 0
-    SetSlot 0
-    LoadInt 0
-    SetSlot 1
-loop_top:
-    GetSlot 1
-    LoadInt 100000
-    NumLt
-    JumpIfFalse loop_done
-    GetSlot 1
-    LoadInt 3
-    Mul
-    LoadInt 7
-    Add
-    GetSlot 1
-    LoadInt 2
-    Shr
-    BitXor
-    GetSlot 1
-    Sub
-    SetSlot 2
-    GetSlot 0
-    GetSlot 2
-    CallBuiltin 0, 1
+       mixed_loop("    GetSlot 2\n    CallBuiltin 0, 1\n") + R"(
     Add
     GetSlot 2
     Add
@@ -253,32 +259,7 @@ loop_done:
       {"string_len_mixed",
        // Slots: 0 = sum, 1 = i, 2 = t, 3 = s.  The string's length among a dozen ops of
        // arithmetic, as builtin_loop_mixed: t = ((i * 3 + 7) ^ (i >> 2)) - i; sum = sum + len(s) + t
-       R"(    LoadConst "hello, world"
-    SetSlot 3
-    LoadInt 0
-    SetSlot 0
-    LoadInt 0
-    SetSlot 1
-loop_top:
-    GetSlot 1
-    LoadInt 100000
-    NumLt
-    JumpIfFalse loop_done
-    GetSlot 1
-    LoadInt 3
-    Mul
-    LoadInt 7
-    Add
-    GetSlot 1
-    LoadInt 2
-    Shr
-    BitXor
-    GetSlot 1
-    Sub
-    SetSlot 2
-    GetSlot 0
-    GetSlot 3
-    StringLen
+       "    LoadConst \"hello, world\"\n    SetSlot 3\n" + mixed_loop("    GetSlot 3\n    StringLen\n") + R"(
     Add
     GetSlot 2
     Add
