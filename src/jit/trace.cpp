@@ -127,10 +127,6 @@ int32_t child_at(const std::vector<TracePath>& paths, TracePos at) {
   return -1;
 }
 
-}  // namespace
-
-namespace {
-
 // Appends the op at `ip` (inline depth `depth`) to the current path as an op the core
 // runs: to the call-out the path's last op belongs to, or as a new one. `forced`: the
 // loop's frame holds a value native code does not, which only this op can take.
@@ -150,7 +146,8 @@ RecordStep record_call_out(const Chunk& chunk, const Lowerings& lowered, const T
   const std::string meets = " meets a value native code does not hold (Str, Array, Hash, ...)";
   if (depth > 0) return abort(TraceAbort::Op, name + meets + " inside an inlined call, at ip " + std::to_string(ip));
   if (!call_out_op(op)) {
-    return abort(TraceAbort::Op, name + (forced ? " with such a value on the stack" : meets) + ", at ip " + std::to_string(ip));
+    return abort(TraceAbort::Op,
+                 name + (forced ? " with such a value on the stack" : meets) + ", at ip " + std::to_string(ip));
   }
   if (rec.recorded >= config.max_trace_len) {
     return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
@@ -191,7 +188,9 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     return abort(TraceAbort::CallOuts, std::to_string(native) + " native ops, " +
                                            std::to_string(lap.call_outs.size()) + " call-out(s)");
   };
-  if (vm.stack.size() < rec.stack_base) return abort(TraceAbort::Stack, "values from before the loop popped, at ip " + std::to_string(ip));
+  if (vm.stack.size() < rec.stack_base) {
+    return abort(TraceAbort::Stack, "values from before the loop popped, at ip " + std::to_string(ip));
+  }
   const std::span<const Value> above = vm.stack.subspan(rec.stack_base);
   // After a call-out's op: the kinds native code goes on with, or — while the loop's
   // frame holds a value native code does not — this op runs in the call-out too.
