@@ -475,50 +475,32 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
         t.loop_first = std::min(t.loop_first, ip);
         t.loop_last = std::max(t.loop_last, ip);
       }
-      if (const TraceCallOut* c = path.call_out_at(i)) {
-        // Ops the core runs: the first stands for them all in the trace chunk (the driver
-        // runs the real ones up to the next trace op's real ip), and native code goes on
-        // after them with the stack kinds they left when recorded.
-        if (c->len == 0 || c->len > m - i) return fail(TraceAbort::Unit, "a call-out past its path's end");
-        for (size_t j = 0; j < c->len; ++j) {
+      // Ops the core runs (a call-out): the first stands for them all in the trace chunk
+      // (the driver runs the real ones up to the next trace op's real ip), as it is (a
+      // global op in it stays the interpreter's), and native code goes on after the last
+      // with the stack kinds they left when recorded.
+      const TraceCallOut* called = path.call_out_at(i);
+      if (called != nullptr) {
+        if (called->len == 0 || called->len > m - i) return fail(TraceAbort::Unit, "a call-out past its path's end");
+        for (size_t j = 0; j < called->len; ++j) {
           if (path.depth(i + j) != 0 || ips[i + j] != ip + j || !call_out_op(chunk.ops[ips[i + j]]) ||
-              (j + 1 < c->len && path.loop_at(i + j) != nullptr)) {
+              (j + 1 < called->len && path.loop_at(i + j) != nullptr)) {
             return fail(TraceAbort::Unit, "a call-out that is not a run of ops the core runs in the loop's frame");
           }
-          if (j > 0) {
+          if (j > 0) {  // no trace op of its own: nothing may jump or join here
             before[p].push_back(at);
             syn[p].push_back(out.ops.size());
             t.loop_last = std::max(t.loop_last, ips[i + j]);
           }
         }
-        if (c->stack.size() > jit_abi::kNoCallOut - 1 || call_outs.tags.size() > jit_abi::kNoCallOut) {
+        if (called->stack.size() >= jit_abi::kNoCallOut || call_outs.tags.size() > jit_abi::kNoCallOut) {
           return fail(TraceAbort::Unit, "a call-out's stack is too deep");
         }
-        emit(chunk.ops[ip], ip);
-        call_outs.at.back() = jit_abi::AbiCallOut{static_cast<uint32_t>(c->stack.size()),
-                                                  static_cast<uint32_t>(call_outs.tags.size())};
-        for (SlotKind k : c->stack) {
-          const uint8_t tag = abi_tag_of(k);
-          if (tag == jit_abi::kTagUnused) return fail(TraceAbort::Unit, "a call-out leaves a value native code does not hold");
-          call_outs.tags.push_back(tag);
-        }
-        at.stack = static_cast<int64_t>(c->stack.size());
-        i += c->len - 1;
-        if (i + 1 == m) {  // the path joins its parent right after: it falls into that op
-          const TracePos* back = path.loop_at(i);
-          if (back == nullptr) return fail(TraceAbort::Unit, "a path ends with an op that is not a jump");
-          if (static_cast<size_t>(back->path) >= p || back->pos >= paths[back->path].ips.size() ||
-              paths[back->path].inside_call_out(back->pos) || before[back->path][back->pos].chain != 0) {
-            return fail(TraceAbort::Unit, "a join that does not land on an op of the tree in the loop's frame");
-          }
-          emit(Op::Jump(syn[static_cast<size_t>(back->path)][back->pos]), ip + c->len, true);
-          closed = true;
-        }
-        continue;
+        i += called->len - 1;
       }
       Op op = chunk.ops[ip];
       const OpCode code = op.code();
-      if (is_global_var_op(code)) {
+      if (called == nullptr && is_global_var_op(code)) {
         const std::optional<uint16_t> slot = global_slot(static_cast<uint16_t>(op.raw_operand(0)));
         if (!slot) return fail(TraceAbort::Unit, "too many slots for its global variables");
         op = code == OpCode::GetVar ? Op::GetSlot(*slot) : Op::SetSlot(*slot);
@@ -531,7 +513,9 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
       }
       // The stack and frames after the op.
       At after = at;
-      if (code == OpCode::Call) {
+      if (called != nullptr) {
+        after.stack = static_cast<int64_t>(called->stack.size());
+      } else if (code == OpCode::Call) {
         const auto argc = static_cast<int64_t>(op.raw_operand(1));
         const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(op.raw_operand(0)));
         if (!entry || i + 1 >= m || ips[i + 1] != *entry || path.depth(i + 1) != d + 1) {
@@ -601,10 +585,21 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
           return fail(TraceAbort::Op, "CallBuiltin inside an inlined call");
         } else {
           emit(op, ip);
+          if (called != nullptr) {
+            call_outs.at.back() = jit_abi::AbiCallOut{static_cast<uint32_t>(called->stack.size()),
+                                                      static_cast<uint32_t>(call_outs.tags.size())};
+            for (SlotKind k : called->stack) {
+              const uint8_t tag = abi_tag_of(k);
+              if (tag == jit_abi::kTagUnused) {
+                return fail(TraceAbort::Unit, "a call-out leaves a value native code does not hold");
+              }
+              call_outs.tags.push_back(tag);
+            }
+          }
         }
         if (last) {  // falls into the op it joins
           chain = after.chain;
-          emit(Op::Jump(on), ip + 1, true);
+          emit(Op::Jump(on), ips[i] + 1, true);
           closed = true;
         }
         continue;
@@ -711,10 +706,10 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
   }
   out.op_hash = out.compute_op_hash();
   std::string reason;
-  const bool any_call_out = !call_outs.tags.empty() ||
-                            std::any_of(call_outs.at.begin(), call_outs.at.end(),
-                                        [](const jit_abi::AbiCallOut& c) { return c.depth != jit_abi::kNoCallOut; });
-  if (!any_call_out) call_outs = {};
+  if (std::none_of(call_outs.at.begin(), call_outs.at.end(),
+                   [](const jit_abi::AbiCallOut& c) { return c.depth != jit_abi::kNoCallOut; })) {
+    call_outs = {};  // (a unit without call-outs gets no table)
+  }
   std::optional<VmSite> site = loop_site(out, lowered, 0, t.backedge, reason, std::move(call_outs));
   if (!site) return fail(TraceAbort::Unit, reason);
   t.site = std::move(*site);

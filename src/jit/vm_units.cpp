@@ -28,7 +28,7 @@ bool too_long(const VmSite& site, std::string& reason) {
   return true;
 }
 
-// `builtins`: CallBuiltin ops belong to the unit too (a trace chunk's, run as call-outs).
+// `call_outs`: ops the core runs belong to the unit too, whatever they are (a trace chunk's).
 uint64_t first_unadmitted(const Chunk& chunk, const Lowerings& lowered, uint64_t from, const CallOuts& call_outs) {
   uint64_t e = from;
   while (e < chunk.ops.size() && (vm_unit_op(chunk.ops[e], lowered) || call_outs.find(e) != nullptr)) {

@@ -479,7 +479,6 @@ class VmBuilder {
     const jit_abi::AbiCallOut& c = *call_out_at(req_, ip);
     store_state(b_, s);
     store_position(b_, ip, s.stack.size());
-    if (c.depth > max_exit_stack_) max_exit_stack_ = c.depth;  // the core writes the stack after back
     llvm::Value* frame = f_->getArg(0);
     llvm::Value* core = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, core)), "core");
     llvm::Value* fn = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, call_out)), "call_out");
@@ -494,7 +493,7 @@ class VmBuilder {
     llvm::BasicBlock* kinds_changed = llvm::BasicBlock::Create(ctx_, "exit.kinds", f_);
     {
       llvm::IRBuilder<> kb(kinds_changed);
-      finish_exit(kb, jit_abi::kExitLeft, ip + 1, c.depth);
+      finish_exit(kb, jit_abi::kExitLeft, ip + 1, c.depth);  // (room for the stack the core writes back)
     }
     llvm::Value* slots = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, slots)), "slots.after");
     llvm::Value* stack = b_.CreateLoad(ptr_, field(frame, offsetof(VmUnitFrame, stack)), "stack.after");
@@ -504,7 +503,9 @@ class VmBuilder {
       return load_value(array, index, k);
     };
     s.stack.clear();
-    for (uint32_t k = 0; k < c.depth; ++k) s.stack.push_back(guarded(stack, k, static_cast<Kind>(req_.call_out_tags[c.tags + k])));
+    for (uint32_t k = 0; k < c.depth; ++k) {
+      s.stack.push_back(guarded(stack, k, static_cast<Kind>(req_.call_out_tags[c.tags + k])));
+    }
     for (size_t k = 0; k < s.slots.size(); ++k) s.slots[k] = guarded(slots, plan_.named_slots[k], s.slots[k].k);
   }
 

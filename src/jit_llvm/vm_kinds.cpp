@@ -503,8 +503,8 @@ bool plan_vm_unit(const jit_abi::UnitRequest& req, VmPlan& plan, std::string& re
   for (uint64_t ip = req.range_begin; req.call_outs != nullptr && ip < req.range_end; ++ip) {
     const jit_abi::AbiCallOut* c = call_out_at(req, ip);
     if (c == nullptr) continue;
-    bool ok = (c->depth == 0 || req.call_out_tags != nullptr) && c->depth <= kMaxStackDepth && c->tags <= req.num_call_out_tags &&
-              c->depth <= req.num_call_out_tags - c->tags;
+    bool ok = (c->depth == 0 || req.call_out_tags != nullptr) && c->depth <= kMaxStackDepth &&
+              c->tags <= req.num_call_out_tags && c->depth <= req.num_call_out_tags - c->tags;
     for (uint32_t k = 0; ok && k < c->depth; ++k) ok = is_scalar_tag(req.call_out_tags[c->tags + k]);
     if (!ok) {
       reason = format("the call-out at op %llu has %u tags at %u: not all scalars inside call_out_tags",
