@@ -14,10 +14,25 @@ namespace {
 
 using Key = std::pair<uint64_t, uint64_t>;  // (op_hash, loop header)
 
+// What traces_for_vm last gave VMs of one chunk; dropped when a tree or a key's flags of
+// the chunk change (forget()).
+struct VmSnapshot {
+  uint64_t version = 0;  // bumped by every forget(): a snapshot built meanwhile is stale
+  std::vector<jit_abi::AbiLowering> lowered_with;
+  std::shared_ptr<const ChunkTraces> traces;
+};
+
 struct Store {
   std::mutex mu;
   std::map<Key, StoredTrace> trees;  // ordered: exports list anchors in order
   std::map<Key, TraceKeyState> keys;
+  std::map<uint64_t, VmSnapshot> snapshots;  // by op_hash
+  // Under mu: the chunk's trees or disabled anchors changed.
+  void forget(uint64_t hash) {
+    VmSnapshot& v = snapshots[hash];
+    ++v.version;
+    v.traces.reset();
+  }
 };
 
 Store& store() {
@@ -53,6 +68,7 @@ void store_trace(StoredTrace entry, bool explicit_install) {
   std::lock_guard<std::mutex> lock(s.mu);
   const Key key{entry.meta.chunk_op_hash, entry.meta.anchor_ip};
   s.trees.insert_or_assign(key, std::move(entry));
+  s.forget(key.first);
   if (explicit_install) s.keys.erase(key);
 }
 
@@ -78,7 +94,10 @@ void note_side_exit(uint64_t hash, uint64_t anchor, uint32_t blacklist_at) {
   std::lock_guard<std::mutex> lock(s.mu);
   TraceKeyState& k = s.keys[{hash, anchor}];
   if (k.side_exits < UINT32_MAX) ++k.side_exits;
-  if (blacklist_at != 0 && k.side_exits >= blacklist_at) k.blacklisted = true;
+  if (blacklist_at != 0 && k.side_exits >= blacklist_at && !k.blacklisted) {
+    k.blacklisted = true;
+    s.forget(hash);
+  }
 }
 
 uint32_t note_hot_lookup(uint64_t hash, uint64_t anchor) {
@@ -94,13 +113,17 @@ void note_guard_mismatch(uint64_t hash, uint64_t anchor, uint32_t blacklist_at) 
   std::lock_guard<std::mutex> lock(s.mu);
   TraceKeyState& k = s.keys[{hash, anchor}];
   if (k.deopt_count < UINT32_MAX) ++k.deopt_count;
-  if (k.deopt_count >= blacklist_at) k.blacklisted = true;
+  if (k.deopt_count >= blacklist_at && !k.blacklisted) {
+    k.blacklisted = true;
+    s.forget(hash);
+  }
 }
 
 void note_blacklisted(uint64_t hash, uint64_t anchor) {
   Store& s = store();
   std::lock_guard<std::mutex> lock(s.mu);
   s.keys[{hash, anchor}].blacklisted = true;
+  s.forget(hash);
 }
 
 bool abort_trace_key(uint64_t hash, uint64_t anchor) {
@@ -109,6 +132,7 @@ bool abort_trace_key(uint64_t hash, uint64_t anchor) {
   const Key key{hash, anchor};
   if (s.keys.count(key) == 0 && s.trees.count(key) == 0) return false;
   s.keys[key].aborted = true;
+  s.forget(hash);
   return true;
 }
 
@@ -145,6 +169,10 @@ void clear_stored_traces() {
   std::lock_guard<std::mutex> lock(s.mu);
   s.trees.clear();
   s.keys.clear();
+  for (auto& [hash, v] : s.snapshots) {
+    ++v.version;
+    v.traces.reset();
+  }
 }
 
 std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused,
@@ -181,9 +209,33 @@ std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowere
       it->second.lowered_with = lowered.list;
       it->second.tags = t->tags;
       it->second.unit = nullptr;
+      s.forget(meta.chunk_op_hash);
     }
   }
   return out;
+}
+
+std::shared_ptr<const ChunkTraces> traces_for_vm(const Chunk& chunk, const Lowerings& lowered) {
+  Store& s = store();
+  uint64_t version = 0;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    const VmSnapshot& v = s.snapshots[chunk.op_hash];
+    if (v.traces && same_lowerings(v.lowered_with, lowered.list)) return v.traces;
+    version = v.version;
+  }
+  auto traces = std::make_shared<ChunkTraces>();
+  traces->ready = ready_traces(chunk, lowered, traces->refused);
+  traces->disabled = disabled_anchors(chunk.op_hash);
+  std::lock_guard<std::mutex> lock(s.mu);
+  VmSnapshot& v = s.snapshots[chunk.op_hash];
+  // Kept only if nothing changed while it was built (ready_traces itself may store checked
+  // trees, which bumps the version: the next VM builds it again and keeps it).
+  if (v.version == version) {
+    v.lowered_with = lowered.list;
+    v.traces = traces;
+  }
+  return traces;
 }
 
 TraceMetadata trace_metadata(const Chunk& chunk, uint64_t anchor, const std::vector<TracePath>& paths,

@@ -77,6 +77,19 @@ struct ReadyTrace {
 std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused,
                                      std::optional<uint64_t> only = std::nullopt);
 
+/// What a new VM on a chunk takes from the store: the trees ready for it (ready_traces),
+/// the reasons stored trees were refused, and the loop headers to leave interpreted
+/// (disabled_anchors, ascending).
+struct ChunkTraces {
+  std::vector<ReadyTrace> ready;
+  std::vector<std::string> refused;
+  std::vector<uint64_t> disabled;
+};
+/// ChunkTraces for VMs of `chunk` with lowerings `lowered`: built once and shared by every
+/// VM until a tree or a loop's flags of the chunk change, so a new VM adopting the
+/// process's traces takes a reference instead of copying them.
+std::shared_ptr<const ChunkTraces> traces_for_vm(const Chunk& chunk, const Lowerings& lowered);
+
 /// `paths` (synthesised as `trace`) at `anchor` of `chunk`, compiled for entry kinds `tags`
 /// (one per slot of the trace's site, jit_abi::kTagUnused for slots it does not touch);
 /// the kinds of the slots it does not touch are `frame_kinds` (Undef past its end).

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <map>
 #include <vector>
 
 #include "jit/trace.hpp"
@@ -80,13 +80,6 @@ class VmDriver final : public JitHook {
     // Without the block tier, loops are the tracing tier's from the first backedge on.
     const int32_t trace = trace_on() ? -threshold_after(0) : kNever;
     size_counters(chunk.ops.size(), block != kNever ? block : trace, block);
-    for (uint64_t ip = 0; ip < chunk.ops.size(); ++ip) {
-      const Op& op = chunk.ops[ip];
-      if (op.has_target() && op.target() <= ip) {
-        uint64_t& from = backedge_from_[op.target()];
-        from = std::max(from, ip);
-      }
-    }
     if (trace_on() && chunk.op_hash != 0) adopt_stored_traces(chunk);
   }
 
@@ -103,7 +96,7 @@ class VmDriver final : public JitHook {
     }
     if (!chunk_site_.resolved) {
       chunk_site_.resolved = true;
-      chunk_site_.site = jit::chunk_site(st.chunk, lowered_, chunk_site_.reason);
+      chunk_site_.set(jit::chunk_site(st.chunk, lowered_, chunk_site_.reason));
     }
     if (!chunk_site_.site) return JitOutcome::Interpret;
     const VmSite& site = *chunk_site_.site;
@@ -186,7 +179,10 @@ class VmDriver final : public JitHook {
         for (size_t j = 0; j < t.code->tree->trace.exits.size(); ++j) {
           const jit::TraceExit& a = code->tree->trace.exits[k];
           const jit::TraceExit& b = t.code->tree->trace.exits[j];
-          if (a.path == b.path && a.pos == b.pos && a.real == b.real) code->exit_dead[k] = t.code->exit_dead[j];
+          if (a.path == b.path && a.pos == b.pos && a.real == b.real && j < t.code->exits.size() &&
+              t.code->exits[j].dead) {
+            code->exit(k).dead = true;
+          }
         }
       }
     }
@@ -213,7 +209,7 @@ class VmDriver final : public JitHook {
     Site& s = loops_[header];
     if (!s.resolved) {
       s.resolved = true;
-      s.site = jit::loop_site(st.chunk, lowered_, header, from, s.reason);
+      s.set(jit::loop_site(st.chunk, lowered_, header, from, s.reason));
       if (!s.site) Engine::get().count_fallback(Tier::Block, s.reason);
     }
     if (!s.site) {
@@ -232,9 +228,9 @@ class VmDriver final : public JitHook {
   JitOutcome chain(VMState& st, JitOutcome o) {
     for (int hops = 0; o == JitOutcome::Ran && left_at_header_ && hops < kMaxChain; ++hops) {
       left_at_header_ = false;
-      const auto from = backedge_from_.find(st.ip);
-      if (from == backedge_from_.end() || ++backedge_counter(st.ip) < 0) break;
-      const JitOutcome next = loop_entry(st, from->second);
+      const std::optional<uint64_t> from = latch_of(st.chunk, st.ip);
+      if (!from || ++backedge_counter(st.ip) < 0) break;
+      const JitOutcome next = loop_entry(st, *from);
       if (next != JitOutcome::Interpret) o = next;
     }
     left_at_header_ = false;
@@ -265,25 +261,54 @@ class VmDriver final : public JitHook {
   }
 
  private:
+  // Entry kinds, one byte per slot of the site: a basic_string for its in-place buffer, so
+  // the kinds of a site of up to 15 slots cost no allocation (a new VM adopting a trace).
+  using Tags = std::basic_string<uint8_t>;
   struct Spec {
-    std::vector<uint8_t> tags;
+    Tags tags;
     std::shared_ptr<VmUnit> unit;
     bool failure_seen = false;
     uint32_t entries = 0;  // compiled functions: calls that entered native code
     uint32_t bails = 0;    // ... and of those, the ones that bailed out
   };
+  // A site's or a call's specs (at most kMaxSpecs), held in place: the first costs no
+  // allocation of its own.
+  struct SpecList {
+    std::array<Spec, kMaxSpecs> items;
+    size_t n = 0;
+    Spec* begin() { return items.data(); }
+    Spec* end() { return items.data() + n; }
+    const Spec* begin() const { return items.data(); }
+    const Spec* end() const { return items.data() + n; }
+    size_t size() const { return n; }
+    Spec& push_back(Spec spec) {
+      items[n] = std::move(spec);
+      return items[n++];
+    }
+  };
   struct CallSite {
     bool resolved = false;
     std::optional<uint64_t> entry;  // the callee's first op
     uint32_t argc = 0;
-    std::vector<Spec> specs;        // by argument tags
+    SpecList specs;                 // by argument tags
     int32_t next_counter = kAgainSoon;
   };
   struct Site {
+    Site() = default;
+    Site(const Site&) = delete;  // `site` may point into `own`
+    Site& operator=(const Site&) = delete;
     bool resolved = false;
-    std::optional<VmSite> site;
+    // The code units are compiled from: `own` (a loop's or the chunk's site), or a trace
+    // tree's, kept alive by the TraceCode holding this Site — so adopting a stored trace
+    // copies no VmSite. Null: none (`reason` says why).
+    const VmSite* site = nullptr;
+    std::optional<VmSite> own;
+    void set(std::optional<VmSite> s) {
+      own = std::move(s);
+      site = own ? &*own : nullptr;
+    }
     std::string reason;
-    std::vector<Spec> specs;
+    SpecList specs;
     uint32_t runs = 0;
     int32_t next_counter = kAgainSoon;  // set by visit() when it does not enter
   };
@@ -300,7 +325,7 @@ class VmDriver final : public JitHook {
                         const std::vector<uint64_t>* ip_map) {
     if (st.frames.empty()) return JitOutcome::Interpret;
     const VmSite& site = *s.site;
-    std::vector<uint8_t> tags;
+    Tags tags;  // in place for small sites: asked at every entry
     if (!entry_tags(st.frames.back(), site, tags)) {
       s.next_counter = kAgainLater;
       return JitOutcome::Interpret;
@@ -333,7 +358,7 @@ class VmDriver final : public JitHook {
   // a new one gets its unit from `unit_for(tags)`, which may give null (not hot yet).
   // Null when there is none, after counting `what` as a fallback once the specs are full.
   template <typename UnitFor>
-  Spec* spec_for(std::vector<Spec>& specs, std::span<const uint8_t> tags, Tier tier, const char* what,
+  Spec* spec_for(SpecList& specs, std::span<const uint8_t> tags, Tier tier, const char* what,
                  int32_t& next_counter, UnitFor unit_for) {
     for (Spec& candidate : specs) {
       if (std::equal(candidate.tags.begin(), candidate.tags.end(), tags.begin(), tags.end())) return &candidate;
@@ -346,8 +371,7 @@ class VmDriver final : public JitHook {
     std::vector<uint8_t> owned(tags.begin(), tags.end());
     std::shared_ptr<VmUnit> unit = unit_for(owned);
     if (unit == nullptr) return nullptr;
-    specs.push_back(Spec{std::move(owned), std::move(unit)});
-    return &specs.back();
+    return &specs.push_back(Spec{Tags(tags.begin(), tags.end()), std::move(unit)});
   }
 
   // The compiled code of `spec`, in `ready`, once its compile has finished well. Else
@@ -495,7 +519,8 @@ class VmDriver final : public JitHook {
   }
 
   // The entry kinds of the site's slots in `frame`; false when one is not a scalar.
-  static bool entry_tags(const Frame& frame, const VmSite& site, std::vector<uint8_t>& tags) {
+  template <typename Bytes>  // Tags or std::vector<uint8_t>
+  static bool entry_tags(const Frame& frame, const VmSite& site, Bytes& tags) {
     tags.assign(site.num_slots, jit_abi::kTagUnused);
     for (uint16_t s : site.slots) {
       const uint8_t tag = s < frame.slots.size() ? frame.slots[s].tag() : Value::kTagUndef;
@@ -530,10 +555,10 @@ class VmDriver final : public JitHook {
     last_stack_base_ = st.stack.size();
     open_frame(st, e);
     const size_t need = std::max<size_t>(unit.max_exit_stack, 1);
-    if (exit_stack_.size() < need) exit_stack_.resize(need);
+    if (need > exit_small_.size() && exit_stack_.size() < need) exit_stack_.resize(need);
     jit_abi::VmUnitFrame uf{};
     uf.slots = reinterpret_cast<jit_abi::AbiValue*>(st.frames.back().slots.data());
-    uf.stack = exit_stack_.data();
+    uf.stack = need <= exit_small_.size() ? exit_small_.data() : exit_stack_.data();
     uf.poll = reinterpret_cast<const uint8_t*>(&st.poll);
     uf.core = &e;
     uf.call_out = &VmDriver::call_out;
@@ -575,7 +600,7 @@ class VmDriver final : public JitHook {
     std::vector<Value>& slots = st.frames.back().slots;
     while (slots.size() > e.original && slots.back().is_undef()) slots.pop_back();
     e.stack_at_entry = st.stack.size();
-    for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(exit_stack_[k]));
+    for (uint32_t k = 0; k < uf.exit_depth; ++k) st.stack.push_back(value_of(uf.stack[k]));
     if (lent_ != nullptr && lent_->lends()) lent_->settle(uf.resume_ip, e.stack_at_entry);
   }
 
@@ -637,7 +662,7 @@ class VmDriver final : public JitHook {
     // Back into native code: the frame and lent slots as at entry, the unit's stack back.
     if (lent_ != nullptr && lent_->lends() && !lent_->lend()) return 1;
     open_frame(st, e);
-    for (size_t k = e.stack_at_entry; k < st.stack.size(); ++k) put_abi(exit_stack_[k - e.stack_at_entry], st.stack[k]);
+    for (size_t k = e.stack_at_entry; k < st.stack.size(); ++k) put_abi(uf.stack[k - e.stack_at_entry], st.stack[k]);
     st.stack.truncate(e.stack_at_entry);
     uf.slots = reinterpret_cast<jit_abi::AbiValue*>(st.frames.back().slots.data());
     return 0;
@@ -694,9 +719,18 @@ class VmDriver final : public JitHook {
   struct TraceCode {
     std::shared_ptr<const jit::TraceTree> tree;  // the lap, then side paths, and their chunk
     Site site;
-    std::vector<uint32_t> exit_counts;  // per exit of the trace: times the trace left there
-    std::vector<uint8_t> exit_dead;     // per exit: recording a side path from it failed
-    std::vector<uint64_t> exit_taken;   // per exit: times it was taken (--dump=trace)
+    struct ExitStat {
+      uint32_t count = 0;  // times the trace left there (side exits)
+      bool dead = false;   // recording a side path from it failed
+      uint64_t taken = 0;  // times it was taken (--dump=trace only)
+    };
+    // Per exit of the trace, sized on first use: most entries leave by the loop's own
+    // exit, which counts nothing unless traces are dumped.
+    std::vector<ExitStat> exits;
+    ExitStat& exit(size_t k) {
+      if (exits.empty()) exits.resize(tree->trace.exits.size());
+      return exits[k];
+    }
     uint64_t entered = 0;
     bool stored = false;  // its tree is in the process's store (store_trace_of)
   };
@@ -713,11 +747,7 @@ class VmDriver final : public JitHook {
     auto code = std::make_shared<TraceCode>();
     code->tree = std::move(tree);
     code->site.resolved = true;
-    code->site.site = code->tree->trace.site;
-    const size_t exits = code->tree->trace.exits.size();
-    code->exit_counts.assign(exits, 0);
-    code->exit_taken.assign(exits, 0);
-    code->exit_dead.assign(exits, 0);
+    code->site.site = &code->tree->trace.site;
     return code;
   }
 
@@ -725,21 +755,24 @@ class VmDriver final : public JitHook {
   // entered at their loop's next backedge instead of being recorded again; a tree stored
   // with its compiled unit is entered without looking the unit up.
   void adopt_stored_traces(const Chunk& chunk) {
-    std::vector<std::string> refused;
-    for (jit::ReadyTrace& r : jit::ready_traces(chunk, lowered_, refused)) {
+    stored_ = jit::traces_for_vm(chunk, lowered_);
+    for (const jit::ReadyTrace& r : stored_->ready) {
       if (Engine::get().dump_traces()) {
         std::fputs(("stored " + jit::describe_trace(r.anchor, r.tree->paths, r.tree->trace)).c_str(), stderr);
       }
       TraceSite& site = traces_[r.anchor];
-      site.code = make_trace_code(std::move(r.tree));
+      site.code = make_trace_code(r.tree);
       site.code->stored = true;
-      if (r.unit != nullptr) site.code->site.specs.push_back(Spec{std::move(r.tags), std::move(r.unit)});
+      if (r.unit != nullptr) site.code->site.specs.push_back(Spec{Tags(r.tags.begin(), r.tags.end()), r.unit});
       backedge_counter(r.anchor) = kAgainNow;
     }
-    for (const std::string& why : refused) Engine::get().count_fallback(Tier::Trace, "stored trace not used: " + why);
-    // Loops the process gave up (or an embedder aborted) stay interpreted here too, once
-    // they are the tracing tier's (trace_entry).
-    for (uint64_t anchor : jit::disabled_anchors(chunk.op_hash)) disabled_.insert(anchor);
+    for (const std::string& why : stored_->refused) Engine::get().count_fallback(Tier::Trace, "stored trace not used: " + why);
+  }
+
+  // Loops the process gave up (or an embedder aborted) when this VM started stay
+  // interpreted here too, once they are the tracing tier's (trace_entry).
+  bool disabled(uint64_t anchor) const {
+    return stored_ != nullptr && std::binary_search(stored_->disabled.begin(), stored_->disabled.end(), anchor);
   }
 
   // The first time the trace at `anchor` runs: its tree goes to the process's store (for
@@ -751,7 +784,7 @@ class VmDriver final : public JitHook {
     if (st.chunk.op_hash == 0) return;  // a hand-built chunk: no key
     std::shared_ptr<jit::VmUnit> unit;
     for (const Spec& spec : code.site.specs) {
-      if (spec.tags == tags) unit = spec.unit;
+      if (std::equal(spec.tags.begin(), spec.tags.end(), tags.begin(), tags.end())) unit = spec.unit;
     }
     TraceMetadata meta = jit::trace_metadata(st.chunk, anchor, code.tree->paths, code.tree->trace, tags, frame_kinds);
     jit::store_trace(jit::StoredTrace{std::move(meta), code.tree, lowered_.list, std::move(tags), std::move(unit)},
@@ -762,10 +795,10 @@ class VmDriver final : public JitHook {
   static void report_trace(uint64_t anchor, const TraceSite& t) {
     if (!t.code) return;
     std::string line = "trace at ip " + std::to_string(anchor) + ": entered " + std::to_string(t.code->entered);
-    for (size_t k = 0; k < t.code->exit_taken.size(); ++k) {
-      if (t.code->exit_taken[k] == 0) continue;
+    for (size_t k = 0; k < t.code->exits.size(); ++k) {
+      if (t.code->exits[k].taken == 0) continue;
       line += ", exit " + std::to_string(k) + " (ip " + std::to_string(t.code->tree->trace.exits[k].real) + ") x " +
-              std::to_string(t.code->exit_taken[k]);
+              std::to_string(t.code->exits[k].taken);
     }
     std::fputs((line + "\n").c_str(), stderr);
   }
@@ -797,7 +830,7 @@ class VmDriver final : public JitHook {
     const uint64_t anchor = st.ip;
     TraceSite& t = traces_[anchor];
     int32_t& counter = backedge_counter(anchor);
-    if (!t.off && disabled_.count(anchor) != 0) {
+    if (!t.off && disabled(anchor)) {
       t.code.reset();
       t.off = true;
     }
@@ -806,7 +839,7 @@ class VmDriver final : public JitHook {
       return JitOutcome::Interpret;
     }
     if (!t.code) {  // due: record the next lap
-      rec_ = jit::TraceRecording::lap(anchor, latch_of(anchor), st.frames.size(), st.stack.size());
+      rec_ = jit::TraceRecording::lap(anchor, latch_of(st.chunk, anchor).value_or(anchor), st.frames.size(), st.stack.size());
       st.recording = true;
       counter = kAgainSoon;
       return JitOutcome::Record;
@@ -849,16 +882,16 @@ class VmDriver final : public JitHook {
     const uint64_t n = code->tree->trace.chunk.ops.size();
     const bool at_exit = last_trace_ip_ >= n && last_trace_ip_ - n < code->tree->trace.exits.size();
     const size_t k = at_exit ? last_trace_ip_ - n : 0;
-    if (at_exit) ++code->exit_taken[k];
+    if (at_exit && Engine::get().dump_traces()) ++code->exit(k).taken;
     ++code->entered;
     if (last_exit_why_ == jit_abi::kExitPoll || code->tree->trace.leaves_loop_at(last_trace_ip_)) return o;
-    if (at_exit && code->exit_dead[k] == 0 && code->tree->paths.size() <= max_side_paths()) {
-      if (++code->exit_counts[k] < side_threshold()) return o;
+    if (at_exit && !code->exit(k).dead && code->tree->paths.size() <= max_side_paths()) {
+      if (++code->exit(k).count < side_threshold()) return o;
       const jit::TraceExit& e = code->tree->trace.exits[k];
       // Left inside inlined calls, the interpreter now runs in their frames: the recording
       // goes on inside them, over the loop's frame.
       const auto& calls = code->tree->trace.chains[code->tree->trace.chain_of[last_trace_ip_]];
-      rec_ = jit::TraceRecording::side(anchor, latch_of(anchor), st.frames.size() - calls.size(), last_stack_base_,
+      rec_ = jit::TraceRecording::side(anchor, latch_of(st.chunk, anchor).value_or(anchor), st.frames.size() - calls.size(), last_stack_base_,
                                        code->tree->paths, jit::TracePos{e.path, e.pos});
       for (const jit::InlineFrame& f : calls) rec_.inline_calls.push_back(f.return_ip - 1);
       rec_.prev_ip = code->tree->paths[static_cast<size_t>(e.path)].ips[e.pos];
@@ -954,10 +987,24 @@ class VmDriver final : public JitHook {
     bool active_ = false;
   };
 
-  // The last backward jump to `header` (the loop's extent ends there).
-  uint64_t latch_of(uint64_t header) const {
-    const auto it = backedge_from_.find(header);
-    return it != backedge_from_.end() ? it->second : header;
+  // The last backward jump to `header` (the loop's extent ends there), if any. Built on
+  // first use (a unit leaving at a loop header, or a recording), not with the VM: a new VM
+  // that only enters stored traces never needs it.
+  std::optional<uint64_t> latch_of(const Chunk& chunk, uint64_t header) {
+    if (!backedges_built_) {
+      backedges_built_ = true;
+      for (uint64_t ip = 0; ip < chunk.ops.size(); ++ip) {
+        const Op& op = chunk.ops[ip];
+        if (op.has_target() && op.target() <= ip) backedge_from_.emplace_back(op.target(), ip);
+      }
+      // By header, the last backward jump first: lower_bound finds it.
+      std::sort(backedge_from_.begin(), backedge_from_.end(),
+                [](const auto& a, const auto& b) { return a.first != b.first ? a.first < b.first : a.second > b.second; });
+    }
+    const auto it = std::lower_bound(backedge_from_.begin(), backedge_from_.end(), header,
+                                     [](const auto& e, uint64_t h) { return e.first < h; });
+    if (it == backedge_from_.end() || it->first != header) return std::nullopt;
+    return it->second;
   }
 
   // Side exits at one guard before the path from it is recorded; fewer than the exits that
@@ -972,8 +1019,8 @@ class VmDriver final : public JitHook {
   // Recording the path from a side exit failed: that guard keeps leaving (and counting).
   void side_path_failed(TraceSite& t, const std::string& reason) {
     Engine::get().count_fallback(Tier::Trace, "side path: " + reason);
-    if (t.code && side_exit_ >= 0 && static_cast<size_t>(side_exit_) < t.code->exit_dead.size()) {
-      t.code->exit_dead[static_cast<size_t>(side_exit_)] = 1;
+    if (t.code && side_exit_ >= 0 && static_cast<size_t>(side_exit_) < t.code->tree->trace.exits.size()) {
+      t.code->exit(static_cast<size_t>(side_exit_)).dead = true;
     }
     side_exit_ = -1;
     backedge_counter(rec_.anchor) = kAgainNow;
@@ -982,12 +1029,13 @@ class VmDriver final : public JitHook {
   JitOptions options_;
   jit::Lowerings lowered_;  // the chunk's Extended ops native code runs itself
   uint64_t op_hash_;        // the chunk's key in the trace store (0: none)
-  std::unordered_set<uint64_t> disabled_;  // loop headers the store says to leave alone
+  std::shared_ptr<const jit::ChunkTraces> stored_;  // the store's traces when the VM started
   Site chunk_site_;
   std::unordered_map<uint64_t, Site> loops_;
   std::unordered_map<uint64_t, CallSite> calls_;
   std::vector<FrameRecord> records_;  // one bail-out's frames, innermost first
-  std::unordered_map<uint64_t, uint64_t> backedge_from_;  // loop header -> its last backward jump
+  std::vector<std::pair<uint64_t, uint64_t>> backedge_from_;  // (loop header, backward jump): latch_of
+  bool backedges_built_ = false;
   bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())
   LentSlots* lent_ = nullptr;     // the running trace's lent slots (trace_entry -> enter)
   bool calling_out_ = false;      // a call-out is running an op: no native entries meanwhile
@@ -996,9 +1044,14 @@ class VmDriver final : public JitHook {
   int32_t side_exit_ = -1;        // the recording in progress starts at this exit of its trace
   uint32_t last_exit_why_ = 0;    // and why (VmExit)
   size_t last_stack_base_ = 0;    // the value stack's height when native code was entered last
-  std::unordered_map<uint64_t, TraceSite> traces_;  // by loop header
+  // By loop header. A std::map: one allocation per loop and none up front (a new VM
+  // adopting one stored trace pays for one node), and references stay valid as loops are
+  // added (trace_entry holds one across native code).
+  std::map<uint64_t, TraceSite> traces_;
   jit::TraceRecording rec_;       // the recording in progress (st.recording)
   bool record_failed_ = false;
+  // Native code's stack at an exit or call-out (VmUnitFrame::stack): in place when small.
+  std::array<jit_abi::AbiValue, 8> exit_small_{};
   std::vector<jit_abi::AbiValue> exit_stack_;
 };
 

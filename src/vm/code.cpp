@@ -11,42 +11,46 @@ const Insn* CodeStream::at(uint64_t ip) const {
 }
 
 void CodeSet::build(const Chunk& chunk) {
-  streams_.clear();
-  auto main = std::make_unique<CodeStream>();
-  main->index = kMain;
-  streams_.push_back(std::move(main));
-  auto stub = std::make_unique<CodeStream>();
-  stub->index = kCallStub;
-  stub->code.push_back(Insn{static_cast<uint16_t>(XOp::CallReturn), 0, 0, 0, {0}});
-  stub->len = 0;
-  streams_.push_back(std::move(stub));
+  blocks_.clear();
+  fixed_[kMain] = CodeStream{};
+  fixed_[kMain].index = kMain;
+  CodeStream& stub = fixed_[kCallStub];
+  stub = CodeStream{};
+  stub.index = kCallStub;
+  stub.code.push_back(Insn{static_cast<uint16_t>(XOp::CallReturn), 0, 0, 0, {0}});
+  stub.len = 0;
   // The main stream is lowered first: Call targets in block streams point into it.
-  lower(chunk, *streams_[kMain], 0, chunk.ops.size());
+  lower(chunk, fixed_[kMain], 0, chunk.ops.size());
   block_stream_.assign(chunk.block_ranges.size(), -1);
   exec_entries_.clear();
-  for (size_t n = 0; n < chunk.names.size(); ++n) {
-    // Exec looks a command up by the FIRST name-pool entry equal to it (spec/ops.md §20.1).
-    if (exec_entries_.count(chunk.names[n]) != 0) continue;
-    auto entry = chunk.find_sub(static_cast<uint16_t>(n));
-    if (entry) exec_entries_.emplace(chunk.names[n], *entry);
-    else exec_entries_.emplace(chunk.names[n], UINT64_MAX);
+  exec_built_ = false;
+}
+
+const uint64_t* CodeSet::exec_entry(const Chunk& chunk, const std::string& name) {
+  if (!exec_built_) {  // on first use: most programs never Exec, and a new VM should be cheap
+    exec_built_ = true;
+    for (size_t n = 0; n < chunk.names.size(); ++n) {
+      // Exec looks a command up by the FIRST name-pool entry equal to it (spec/ops.md §20.1).
+      if (exec_entries_.count(chunk.names[n]) != 0) continue;
+      auto entry = chunk.find_sub(static_cast<uint16_t>(n));
+      exec_entries_.emplace(chunk.names[n], entry.value_or(UINT64_MAX));
+    }
+    std::erase_if(exec_entries_, [](const auto& e) { return e.second == UINT64_MAX; });
   }
-  for (auto it = exec_entries_.begin(); it != exec_entries_.end();) {
-    if (it->second == UINT64_MAX) it = exec_entries_.erase(it);
-    else ++it;
-  }
+  auto it = exec_entries_.find(name);
+  return it == exec_entries_.end() ? nullptr : &it->second;
 }
 
 CodeStream& CodeSet::block(const Chunk& chunk, uint16_t b) {
-  if (block_stream_[b] >= 0) return *streams_[block_stream_[b]];
+  if (block_stream_[b] >= 0) return stream(static_cast<uint32_t>(block_stream_[b]));
   auto s = std::make_unique<CodeStream>();
-  s->index = static_cast<uint32_t>(streams_.size());
+  s->index = static_cast<uint32_t>(blocks_.size() + 2);
   s->block = b;
   const auto& [start, end] = chunk.block_ranges[b];
   lower(chunk, *s, start, end);
   block_stream_[b] = static_cast<int32_t>(s->index);
-  streams_.push_back(std::move(s));
-  return *streams_.back();
+  blocks_.push_back(std::move(s));
+  return *blocks_.back();
 }
 
 void CodeSet::lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t end) {
@@ -57,7 +61,7 @@ void CodeSet::lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t 
   s.len = end - start;
   s.code.assign(s.len + (is_block ? 2 : 1), Insn{});
   Insn* base = s.code.data();
-  const CodeStream& main = *streams_[kMain];
+  const CodeStream& main = fixed_[kMain];
   auto resolve = [&](uint64_t target) -> const Insn* { return s.at(target); };
   for (uint64_t k = 0; k < s.len; ++k) {
     const Op& op = chunk.ops[start + k];

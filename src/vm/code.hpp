@@ -80,23 +80,24 @@ class CodeSet {
  public:
   static constexpr uint32_t kMain = 0, kCallStub = 1;
   void build(const Chunk& chunk);
-  CodeStream& main() { return *streams_[kMain]; }
-  CodeStream& stream(uint32_t i) { return *streams_[i]; }
+  CodeStream& main() { return fixed_[kMain]; }
+  CodeStream& stream(uint32_t i) { return i < 2 ? fixed_[i] : *blocks_[i - 2]; }
   /// The stream of block `b` (decoded on first use); precondition b < block_ranges.size().
   CodeStream& block(const Chunk& chunk, uint16_t b);
   /// Entry of an in-chunk function named `name` for Exec (first name-pool match that has
   /// a sub entry), or nullptr.
-  const uint64_t* exec_entry(const std::string& name) const {
-    auto it = exec_entries_.find(name);
-    return it == exec_entries_.end() ? nullptr : &it->second;
-  }
+  const uint64_t* exec_entry(const Chunk& chunk, const std::string& name);
 
  private:
   void lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t end);
   static void fuse_stream(CodeStream& s);
-  std::vector<std::unique_ptr<CodeStream>> streams_;
+  // The main stream and the call stub in place (a new VM allocates only their code);
+  // block streams, decoded on first use, as streams 2, 3, ...
+  CodeStream fixed_[2];
+  std::vector<std::unique_ptr<CodeStream>> blocks_;
   std::vector<int32_t> block_stream_;
-  std::unordered_map<std::string, uint64_t> exec_entries_;
+  std::unordered_map<std::string, uint64_t> exec_entries_;  // built by the first exec_entry
+  bool exec_built_ = false;
 };
 
 }  // namespace fusevm

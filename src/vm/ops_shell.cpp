@@ -145,7 +145,7 @@ OpStatus exec_shell_op(VMState& st, VM& vm, const Insn& in) {
       std::vector<std::string> args = take_args(st, in.a);
       if (args.empty()) return push_or_fail(Value::Status(0));
       // (1) an in-chunk function, host or not
-      if (const uint64_t* entry = st.code.exec_entry(args[0])) {
+      if (const uint64_t* entry = st.code.exec_entry(st.chunk, args[0])) {
         args.erase(args.begin());
         return enter_function(st, *entry, args);
       }
