@@ -127,31 +127,9 @@ int32_t child_at(const std::vector<TracePath>& paths, TracePos at) {
   return -1;
 }
 
-// Appends the op at `ip` (inline depth `depth`) to the current path as an op the core
-// runs: to the call-out the path's last op belongs to, or as a new one. `forced`: the
-// loop's frame holds a value native code does not, which only this op can take.
-RecordStep record_call_out(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
-                           TraceRecording& rec, uint64_t ip, size_t depth, bool forced, TraceAbort& why,
-                           std::string& detail) {
-  const Op& op = chunk.ops[ip];
-  const std::string name(op_name(op.code()));
-  auto abort = [&](TraceAbort w, std::string d) {
-    why = w;
-    detail = std::move(d);
-    return RecordStep::Abort;
-  };
-  if (!trace_op(op, lowered) && (depth > 0 || !call_out_op(op))) {
-    return abort(TraceAbort::Op, name + " at ip " + std::to_string(ip));
-  }
-  const std::string meets = " meets a value native code does not hold (Str, Array, Hash, ...)";
-  if (depth > 0) return abort(TraceAbort::Op, name + meets + " inside an inlined call, at ip " + std::to_string(ip));
-  if (!call_out_op(op)) {
-    return abort(TraceAbort::Op,
-                 name + (forced ? " with such a value on the stack" : meets) + ", at ip " + std::to_string(ip));
-  }
-  if (rec.recorded >= config.max_trace_len) {
-    return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
-  }
+// Appends the op at `ip` of the loop's frame to the current path as one the core runs: to
+// the call-out the path's last op belongs to, or as a new one.
+void append_call_out(TraceRecording& rec, uint64_t ip) {
   TracePath& cur = rec.paths[static_cast<size_t>(rec.current)];
   const bool goes_on = !cur.ips.empty() && !cur.call_outs.empty() &&
                        cur.call_outs.back().at + cur.call_outs.back().len == cur.ips.size() && cur.ips.back() + 1 == ip;
@@ -163,7 +141,65 @@ RecordStep record_call_out(const Chunk& chunk, const Lowerings& lowered, const T
   cur.ips.push_back(ip);
   cur.depths.push_back(0);
   ++rec.recorded;
+  rec.prev_ip = ip;
   rec.in_call_out = true;
+}
+
+// Something inside the calls the recording inlined (rec.inline_calls) must run in the core:
+// the outermost of them becomes a call-out instead — the interpreter makes the whole call —
+// and the callee's ops recorded so far leave the path. False (the recording aborts) when
+// the call began before the current path (a side path that starts inside it).
+bool hand_call_to_core(TraceRecording& rec) {
+  if (rec.inline_calls.empty() || rec.following) return false;
+  TracePath& cur = rec.paths[static_cast<size_t>(rec.current)];
+  // The call is the path's last op in the loop's frame: every op after it is the callee's.
+  size_t at = cur.ips.size();
+  while (at > 0 && cur.depth(at - 1) != 0) --at;
+  if (at == 0 || cur.ips[at - 1] != rec.inline_calls.front()) return false;
+  const size_t call = at - 1;
+  for (const auto& [pos, to] : cur.loops) {
+    if (pos >= call) return false;
+  }
+  for (const TraceCallOut& c : cur.call_outs) {
+    if (c.at + c.len > call) return false;
+  }
+  rec.recorded -= cur.ips.size() - call;
+  const uint64_t ip = cur.ips[call];
+  cur.ips.resize(call);
+  if (!cur.depths.empty()) cur.depths.resize(call);
+  rec.inline_calls.clear();
+  append_call_out(rec, ip);
+  return true;
+}
+
+// The op at `ip` (inline depth `depth`) must run in the core: in the loop's frame it joins
+// or starts a call-out; inside an inlined call, the outermost call becomes one. `forced`:
+// the loop's frame holds a value native code does not, which only this op can take.
+RecordStep record_call_out(const Chunk& chunk, const Lowerings& lowered, const TraceJitConfig& config,
+                           TraceRecording& rec, uint64_t ip, size_t depth, bool forced, TraceAbort& why,
+                           std::string& detail) {
+  const Op& op = chunk.ops[ip];
+  const std::string name(op_name(op.code()));
+  auto abort = [&](TraceAbort w, std::string d) {
+    why = w;
+    detail = std::move(d);
+    return RecordStep::Abort;
+  };
+  if (depth > 0) {
+    if (hand_call_to_core(rec)) return RecordStep::Continue;
+    return abort(TraceAbort::Op, name + " at ip " + std::to_string(ip) +
+                                     " needs the interpreter inside a call the path began inside");
+  }
+  if (!trace_op(op, lowered) && !call_out_op(op)) return abort(TraceAbort::Op, name + " at ip " + std::to_string(ip));
+  if (!call_out_may_hold(op)) {
+    return abort(TraceAbort::Op, name + (forced ? " with such a value on the stack"
+                                                : " meets a value native code does not hold (Str, Array, Hash, ...)") +
+                                     ", at ip " + std::to_string(ip));
+  }
+  if (rec.recorded >= config.max_trace_len) {
+    return abort(TraceAbort::TooLong, std::to_string(config.max_trace_len) + " ops");
+  }
+  append_call_out(rec, ip);
   return RecordStep::Continue;
 }
 
@@ -191,6 +227,9 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
   if (vm.stack.size() < rec.stack_base) {
     return abort(TraceAbort::Stack, "values from before the loop popped, at ip " + std::to_string(ip));
   }
+  // Inside a call a call-out makes (its own Call, or an inlined call handed to the core):
+  // the interpreter's ops, not the trace's, until the call returns to the loop's frame.
+  if (rec.in_call_out && frames > rec.frames) return RecordStep::Continue;
   const std::span<const Value> above = vm.stack.subspan(rec.stack_base);
   // After a call-out's op: the kinds native code goes on with, or — while the loop's
   // frame holds a value native code does not — this op runs in the call-out too.
@@ -211,7 +250,8 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
   }
   // Calls are inlined: the op runs in the loop's frame or in a frame a recorded Call made.
   if (frames < rec.frames) return abort(TraceAbort::LeftFrame, "at ip " + std::to_string(ip));
-  if (frames > rec.frames + kMaxInlineDepth) {
+  if (frames > rec.frames + kMaxInlineDepth) {  // calls nested deeper than a trace inlines: the core's
+    if (hand_call_to_core(rec)) return RecordStep::Continue;
     return abort(TraceAbort::Calls, "more than " + std::to_string(kMaxInlineDepth) + " calls at ip " + std::to_string(ip));
   }
   if (ip >= chunk.ops.size()) return abort(TraceAbort::LeftFrame, "the program ended");
@@ -225,11 +265,12 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
       const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(chunk.ops[call].raw_operand(0)));
       if (entry && *entry == callee) ++active;
     }
-    if (active > config.max_inline_recursion) {
+    rec.inline_calls.push_back(rec.prev_ip);
+    if (active > config.max_inline_recursion) {  // deeper recursion: the core makes the outermost call
+      if (hand_call_to_core(rec)) return RecordStep::Continue;
       return abort(TraceAbort::Calls, "more than max_inline_recursion activations of the sub at ip " +
                                           std::to_string(callee));
     }
-    rec.inline_calls.push_back(rec.prev_ip);
   } else if (depth + 1 == rec.inline_calls.size()) {
     rec.inline_calls.pop_back();  // returned
   } else if (depth != rec.inline_calls.size()) {
@@ -306,9 +347,6 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     }
   }
   const Op& op = chunk.ops[ip];
-  if (builtin_inside_call(op, depth)) {
-    return abort(TraceAbort::Op, "CallBuiltin inside an inlined call at ip " + std::to_string(ip));
-  }
   if (needs_core(chunk, lowered, op, above, vm)) {
     return record_call_out(chunk, lowered, config, rec, ip, depth, /*forced=*/false, why, detail);
   }
@@ -483,7 +521,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
       if (called != nullptr) {
         if (called->len == 0 || called->len > m - i) return fail(TraceAbort::Unit, "a call-out past its path's end");
         for (size_t j = 0; j < called->len; ++j) {
-          if (path.depth(i + j) != 0 || ips[i + j] != ip + j || !call_out_op(chunk.ops[ips[i + j]]) ||
+          if (path.depth(i + j) != 0 || ips[i + j] != ip + j || !call_out_may_hold(chunk.ops[ips[i + j]]) ||
               (j + 1 < called->len && path.loop_at(i + j) != nullptr)) {
             return fail(TraceAbort::Unit, "a call-out that is not a run of ops the core runs in the loop's frame");
           }
@@ -564,7 +602,7 @@ std::optional<SyntheticTrace> synthesise_trace(const Chunk& chunk, const Lowerin
       const uint64_t on = back != nullptr ? syn[static_cast<size_t>(back->path)][back->pos] : 0;
       if (!op.has_target()) {
         if (last && back == nullptr) return fail(TraceAbort::Unit, "a path ends with an op that is not a jump");
-        if (code == OpCode::Call) {
+        if (called == nullptr && code == OpCode::Call) {
           // The interpreter polls at a Call: a jump of the trace's own that polls, then the
           // callee's slots start as a new frame's (Undef), all still at the Call.
           emit(Op::Jump(out.ops.size() + 1), ip);
@@ -724,16 +762,16 @@ std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowe
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     const std::string at = "op " + std::to_string(i) + " (" + std::string(op_name(op.code())) + ")";
-    // In the loop's frame, the ops a call-out runs are the interpreter's (Concat, MakeArray, ...).
-    if (!trace_op(op, lowered) && (depth > 0 || !call_out_op(op))) return at + " cannot be in a trace";
+    // In the loop's frame, the ops a call-out runs are the interpreter's (Concat, MakeArray,
+    // ...); inside a call any op is, as the recording then hands the whole call to it.
+    if (depth == 0 && !trace_op(op, lowered) && !call_out_op(op)) return at + " cannot be in a trace";
     const bool closes = op.has_target() && op.target() == anchor && depth == 0;
     if (i + 1 == ops.size()) {
       if (!closes) return "the last op does not jump to the anchor in the loop's frame";
     } else if (closes && op.code() == OpCode::Jump) {
       return at + " closes the lap before its end";
     }
-    if (builtin_inside_call(op, depth)) return at + " is a builtin call inside an inlined call";
-    if (op.code() == OpCode::Call && ++depth > kMaxInlineDepth) return at + ": calls nested too deep";
+    if (op.code() == OpCode::Call) ++depth;
     if (op.code() == OpCode::Return || op.code() == OpCode::ReturnValue) {
       if (depth == 0) return at + " returns from the loop's frame";
       --depth;
@@ -775,7 +813,7 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
       }
       for (size_t j = 0; j < c.len; ++j) {
         const uint64_t ip = path.ips[c.at + j];
-        if (ip >= size || ip != path.ips[c.at] + j || !call_out_op(chunk.ops[ip])) {
+        if (ip >= size || ip != path.ips[c.at] + j || !call_out_may_hold(chunk.ops[ip])) {
           return fail(where + ": the call-out at position " + std::to_string(c.at) + " is not a run of ops the core runs");
         }
         called_out[c.at + j] = 1;
@@ -839,7 +877,7 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
         return fail(where + ": a call-out at ip " + std::to_string(ip) + " inside an inlined call");
       }
       bool ok = false;
-      if (op.code() == OpCode::Call) {
+      if (op.code() == OpCode::Call && called_out[i] == 0) {  // inlined (a called-out one returns here)
         const std::optional<uint64_t> entry = chunk.find_sub(static_cast<uint16_t>(op.raw_operand(0)));
         ok = entry && next == *entry && stack.size() < kMaxInlineDepth;
         stack.push_back(ip);

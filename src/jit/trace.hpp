@@ -231,11 +231,12 @@ bool check_trace_paths(const Chunk& chunk, const Lowerings& lowered, uint64_t an
 
 /// spec/jit.md §4.5's check of a recorded lap without its chunk (JitCompiler::
 /// is_trace_eligible): empty when `ops` could be a lap closing at `anchor` — at most
-/// `max_len` ops a trace may hold, calls and returns balanced and at most kMaxInlineDepth
-/// deep, the last op a jump to `anchor` in the loop's frame and no earlier one there;
-/// else why not. Lowered Extended ops, inner loops, builtins and (in the loop's frame)
-/// every op a call-out runs are ours to run, so unlike the reference's check this one
-/// accepts them.
+/// `max_len` ops a trace may hold, calls and returns balanced, the last op a jump to
+/// `anchor` in the loop's frame and no earlier one there; else why not. Lowered Extended
+/// ops, inner loops, builtins, in the loop's frame every op a call-out runs, and inside
+/// calls any op (a call meeting one the trace does not take, or nested deeper than
+/// kMaxInlineDepth, is made by the interpreter as a call-out) are ours to run, so unlike
+/// the reference's check this one accepts them.
 std::string lap_ops_problem(std::span<const Op> ops, uint64_t anchor, const Lowerings& lowered, size_t max_len);
 
 /// Text for `fusevm run --dump=trace`: the recorded paths, the trace chunk with each op's

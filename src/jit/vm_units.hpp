@@ -42,6 +42,10 @@ bool trace_op(const Op& op, const Lowerings& lowered);
 /// chunks, pipelines or redirections). The core still checks, op by op, that the run
 /// went on where the trace does.
 bool call_out_op(const Op& op);
+/// Ops a call-out may hold: call_out_op's, and Call — the interpreter makes the whole call
+/// (one whose callee meets values or ops native code does not take, or that nests deeper
+/// than a trace inlines) and the call-out ends when it returns to the next op.
+inline bool call_out_may_hold(const Op& op) { return call_out_op(op) || op.code() == OpCode::Call; }
 /// True for the global variable ops a trace runs.
 inline bool is_global_var_op(OpCode code) {
   return code == OpCode::GetVar || code == OpCode::SetVar || code == OpCode::DeclareVar;

@@ -101,14 +101,13 @@ TEST_F(JitTraceApi, is_trace_eligible_checks_a_lap_without_its_chunk) {
                                                      Op::JumpIfFalse(40), Op::GetSlot(0), Op::ReturnValue(), Op::Pop()});
   EXPECT_TRUE(jit.is_trace_eligible(branchy_callee, kAnchor, &why)) << why;
   // Adapted: a builtin in the loop's frame is run from the trace (the reference refuses it);
-  // inside an inlined call it is not (it would see the frames without the call's).
+  // a call whose callee calls one is made by the interpreter, the whole call a call-out.
   std::vector<Op> builtin = lap;
   builtin.insert(builtin.begin() + 1, {Op::CallBuiltin(0, 0), Op::Pop()});
   EXPECT_TRUE(jit.is_trace_eligible(builtin, kAnchor, &why)) << why;
   std::vector<Op> builtin_in_call = lap;
   builtin_in_call.insert(builtin_in_call.begin() + 1, {Op::Call(0, 0), Op::CallBuiltin(0, 0), Op::Pop(), Op::Return()});
-  EXPECT_FALSE(jit.is_trace_eligible(builtin_in_call, kAnchor, &why));
-  EXPECT_NE(why.find("builtin call inside an inlined call"), std::string::npos) << why;
+  EXPECT_TRUE(jit.is_trace_eligible(builtin_in_call, kAnchor, &why)) << why;
   std::vector<Op> keep = lap;  // as in the reference: traces do not hold the Keep jumps
   keep.insert(keep.begin() + 1, {Op::LoadTrue(), Op::JumpIfTrueKeep(40), Op::Pop()});
   EXPECT_FALSE(jit.is_trace_eligible(keep, kAnchor, &why));
@@ -120,19 +119,22 @@ TEST_F(JitTraceApi, is_trace_eligible_checks_a_lap_without_its_chunk) {
   underflow.insert(underflow.begin() + 1, Op::Return());
   EXPECT_FALSE(jit.is_trace_eligible(underflow, kAnchor, &why));
   EXPECT_NE(why.find("returns from the loop's frame"), std::string::npos) << why;
+  // Adapted: calls nested deeper than a trace inlines — the outermost is a call-out.
   std::vector<Op> deep = lap;
   for (int k = 0; k < 5; ++k) deep.insert(deep.begin() + 1, Op::Call(0, 0));
   for (int k = 0; k < 5; ++k) deep.insert(deep.begin() + 6, Op::Return());
-  EXPECT_FALSE(jit.is_trace_eligible(deep, kAnchor, &why));
-  EXPECT_NE(why.find("calls nested too deep"), std::string::npos) << why;
+  EXPECT_TRUE(jit.is_trace_eligible(deep, kAnchor, &why)) << why;
   // Ops a trace cannot hold, and laps over max_trace_len.
   std::vector<Op> print = lap;
   print.insert(print.begin() + 1, {Op::LoadInt(1), Op::PrintLn(1)});
   EXPECT_TRUE(jit.is_trace_eligible(print, kAnchor, &why)) << "adapted: a call-out runs PrintLn: " << why;
   std::vector<Op> inlined_print = lap;
   inlined_print.insert(inlined_print.begin() + 1, {Op::Call(0, 0), Op::LoadInt(1), Op::PrintLn(1), Op::Return()});
-  EXPECT_FALSE(jit.is_trace_eligible(inlined_print, kAnchor, &why)) << "but not inside an inlined call";
-  EXPECT_NE(why.find("PrintLn) cannot be in a trace"), std::string::npos) << why;
+  EXPECT_TRUE(jit.is_trace_eligible(inlined_print, kAnchor, &why)) << "and inside a call (made by the interpreter): " << why;
+  std::vector<Op> keep_in_call = lap;  // any op, once the interpreter makes the call
+  keep_in_call.insert(keep_in_call.begin() + 1, {Op::Call(0, 0), Op::LoadTrue(), Op::JumpIfTrueKeep(40), Op::Pop(),
+                                                 Op::Return()});
+  EXPECT_TRUE(jit.is_trace_eligible(keep_in_call, kAnchor, &why)) << why;
   std::vector<Op> long_lap = lap;
   long_lap.insert(long_lap.begin() + 1, 300, Op::Nop());
   EXPECT_FALSE(jit.is_trace_eligible(long_lap, kAnchor, &why));

@@ -373,10 +373,11 @@ top:
                              }));
 }
 
-// Inside an inlined call a builtin would see the VM's frames without the call's: the
-// recording aborts there, and the loop stays interpreted.
-TEST_F(JitTraceBuiltin, a_builtin_inside_an_inlined_call_aborts_the_recording) {
-  expect_same_as_interpreted(R"(
+// Inside an inlined call a builtin would see the VM's frames without the call's, so the
+// recording hands that call to the interpreter: the whole Call is a call-out (one per lap),
+// and the builtin runs in the callee's real frame.
+TEST_F(JitTraceBuiltin, a_call_whose_callee_calls_a_builtin_is_a_call_out) {
+  const Chunk chunk = assembled_or_fail(R"(
     Jump main
 .sub wrapped
     CallBuiltin 0, 1
@@ -395,11 +396,24 @@ top:
     JumpIfTrue top
     GetSlot 0
     ReturnValue
-)",
-                             with_builtin([] { return [](VM& vm, uint8_t) { return Value::Int(pop_int(vm)); }; }),
-                             /*must_enter=*/false);
-  EXPECT_GE(reason_count(trace_stats(), "recording aborted: an op traces do not run (CallBuiltin inside an inlined call"),
-            1u);
+)");
+  expect_same_as_interpreted(chunk, with_builtin([] {
+                               return [](VM& vm, uint8_t) {
+                                 // In the callee's frame, as interpreted: main's frame and the call's.
+                                 return Value::Int(pop_int(vm) + static_cast<int64_t>(vm.frames().size()));
+                               };
+                             }));
+  EXPECT_EQ(trace_stats().entered, 1u);
+  EXPECT_GE(trace_stats().call_outs, 390u);
+  EXPECT_EQ(reason_count(trace_stats(), "recording aborted"), 0u);
+  JitCompiler jit;
+  const std::vector<TraceMetadata> metas = jit.trace_export_all(chunk);
+  ASSERT_EQ(metas.size(), 1u);
+  ASSERT_EQ(metas[0].call_outs.size(), 1u);
+  const TraceCallOut& c = metas[0].call_outs[0];
+  EXPECT_EQ(metas[0].ops.at(c.at).code(), OpCode::Call) << "the Call is the call-out";
+  EXPECT_EQ(c.len, 1u);
+  EXPECT_EQ(c.stack, std::vector<SlotKind>{SlotKind::Int}) << "its result";
 }
 
 // The call-out (the builtin, and the stack kinds after it) is part of the trace's metadata:

@@ -153,7 +153,8 @@ top:
 }
 
 // Recursion is inlined up to max_inline_recursion activations of one sub (4): a depth-3
-// recursion in the loop is traced; a depth-6 one aborts the recording for that reason.
+// recursion in the loop is traced with the calls inlined; in a depth-6 one the recording
+// hands the outermost call to the interpreter (a call-out) and traces the rest.
 TEST_F(JitTraceInline, recursion_is_inlined_up_to_max_inline_recursion) {
   auto program = [](int depth) {
     return R"(
@@ -198,8 +199,20 @@ top:
   EXPECT_EQ(trace_stats().entered, 1u);
   EXPECT_EQ(reason_count(trace_stats(), "recording aborted"), 0u);
   JitCompiler::reset();
-  expect_same_as_interpreted(program(6), traced(5), /*must_enter=*/false);
-  EXPECT_GE(reason_count(trace_stats(), "recording aborted: calls nested too deep"), 1u);
+  EXPECT_EQ(trace_stats().call_outs, 0u) << "inlined";
+  JitCompiler::reset();
+  const Chunk deep = assembled_or_fail(program(6));
+  expect_same_as_interpreted(deep, traced(5));
+  EXPECT_EQ(trace_stats().entered, 1u);
+  EXPECT_GE(trace_stats().call_outs, 190u) << "the recursion runs interpreted, one call-out per lap";
+  EXPECT_EQ(reason_count(trace_stats(), "recording aborted"), 0u);
+  const std::vector<TraceMetadata> metas = JitCompiler().trace_export_all(deep);
+  ASSERT_EQ(metas.size(), 1u);
+  ASSERT_EQ(metas[0].call_outs.size(), 1u);
+  EXPECT_EQ(metas[0].ops.at(metas[0].call_outs[0].at).code(), OpCode::Call);
+  for (size_t i = 0; i < metas[0].ops.size(); ++i) {
+    EXPECT_NE(metas[0].ops[i].code(), OpCode::ReturnValue) << "no op of the callee is in the trace, at " << i;
+  }
 }
 
 // A trace compiled under a roomy call-depth limit, then run under one its inlined calls

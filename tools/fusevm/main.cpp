@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
                   "Backedges to a loop header before the tracing tier records its next lap")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 30));
+  run->add_option("--trace-min-ops-per-call-out", jit.options.trace.min_ops_per_call_out,
+                  "Native ops a traced lap needs per call-out (ops the interpreter runs for the trace), "
+                  "else it stays interpreted; 0 traces any lap")
+      ->capture_default_str();
   run->add_option("--trace-cache", jit.trace_cache,
                   "Keep traces between runs in DIR: the program's traces found there are compiled before it "
                   "starts instead of recorded again, and the traces of this run are written back")
