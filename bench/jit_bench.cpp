@@ -270,6 +270,24 @@ loop_done:
     GetSlot 0
 )",
        10043483712, {{1, 100000}}, 100000, true},
+      {"sub_string_mixed",
+       // Slots: 0 = sum, 1 = i, 2 = t.  As builtin_loop_mixed with a sub in place of the
+       // builtin, which makes a string (native code cannot hold it, so the tracing tier has
+       // the interpreter make the whole call): sum = sum + tag_len(t) + t, where
+       // tag_len(x) = len("t" . x).
+       "    Jump main\n.sub tag_len\n    SetSlot 0\n    LoadConst \"t\"\n    GetSlot 0\n    Concat\n"
+       "    StringLen\n    ReturnValue\nmain:\n" +
+           mixed_loop("    GetSlot 2\n    Call @tag_len, 1\n") + R"(
+    Add
+    GetSlot 2
+    Add
+    SetSlot 0
+    PreIncSlotVoid 1
+    Jump loop_top
+loop_done:
+    GetSlot 0
+)",
+       10042928040, {{1, 100000}}, 100000, true},
   };
   return cases;
 }
