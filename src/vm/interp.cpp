@@ -90,6 +90,35 @@ inline int64_t slot_int(const Frame* fr, uint16_t s) {
 
 }  // namespace
 
+// Laps of a fused loop from `i` up to `limit`: unsigned, since `limit - i` overflows for a
+// counter far below the limit (INT64_MIN), which a fuzzed chunk found.
+inline uint64_t laps_to(int64_t i, int64_t limit) {
+  return i < limit ? static_cast<uint64_t>(limit) - static_cast<uint64_t>(i) : 0;
+}
+
+// Fuel for a fused loop op (AccumSumLoop, ConcatConstLoop, PushIntRangeLoop) of `laps`
+// laps: one unit per lap, as its unfused loop would spend several ops a lap (the op's own
+// unit, spent by METER, pays for the first). Returns the laps to run now: all of them, or
+// as many as the fuel left pays for — the op then writes its progress back and fails
+// with the fuel error at itself, so a later run() with more fuel goes on from there.
+// Counting the op as one step let a fuzzed AccumSumLoop from INT64_MIN run for ever
+// under a step budget.
+template <bool kMetered>
+inline uint64_t fuel_laps(VMState& st, uint64_t laps) {
+  if constexpr (kMetered) {
+    if (st.limits.fuel != 0 && laps > 0) {
+      if (laps - 1 <= st.fuel_left) {
+        st.fuel_left -= laps - 1;
+        return laps;
+      }
+      const uint64_t now = st.fuel_left + 1;
+      st.fuel_left = 0;
+      return now;
+    }
+  }
+  return laps;
+}
+
 template <bool kMetered>
 ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc) {
 #if FUSEVM_USE_CGOTO
@@ -711,7 +740,9 @@ dispatch_top:
   CASE(AccumSumLoop) {
     int64_t sum = slot_int(fr, pc->a);
     int64_t i = slot_int(fr, pc->b);
-    const int64_t limit = pc->w.i;
+    const uint64_t laps = laps_to(i, pc->w.i);
+    const uint64_t now = fuel_laps<kMetered>(st, laps);
+    const int64_t limit = now == laps ? pc->w.i : static_cast<int64_t>(static_cast<uint64_t>(i) + now);
     while (i < limit) {
       const int64_t stop = std::min<int64_t>(limit, i + static_cast<int64_t>(kFusedPollInterval));
       uint64_t s = static_cast<uint64_t>(sum);
@@ -727,6 +758,7 @@ dispatch_top:
     }
     store_slot(fr, pc->a, Value::Int(sum));
     store_slot(fr, pc->b, Value::Int(i));
+    if (FUSEVM_UNLIKELY(now != laps)) goto fuel_exhausted;
     ++pc;
     NEXT();
   }
@@ -737,7 +769,7 @@ dispatch_top:
       std::string s = pc->b < fr->slots.size() ? fr->slots[pc->b].to_str() : std::string();
       const int64_t i = slot_int(fr, pc->c);
       const int64_t limit = pc->w.i;
-      const uint64_t count = i < limit ? static_cast<uint64_t>(limit - i) : 0;
+      const uint64_t count = laps_to(i, limit);
       if (!c.empty()) {
         const uint64_t max = st.limits.max_string;
         if (s.size() > max || count > (max - s.size()) / c.size()) {
@@ -745,11 +777,15 @@ dispatch_top:
           st.set_limit_error("string size", max, st.ip - 1);
           goto error_exit;
         }
-        s.reserve(s.size() + count * c.size());
-        for (uint64_t n = 0; n < count; ++n) s.append(c);
+      }
+      const uint64_t now = fuel_laps<kMetered>(st, count);
+      if (!c.empty()) {
+        s.reserve(s.size() + now * c.size());
+        for (uint64_t n = 0; n < now; ++n) s.append(c);
       }
       store_slot(fr, pc->b, Value::Str(std::move(s)));
-      store_slot(fr, pc->c, Value::Int(std::max(i, limit)));
+      store_slot(fr, pc->c, Value::Int(now == count ? std::max(i, limit) : static_cast<int64_t>(static_cast<uint64_t>(i) + now)));
+      if (FUSEVM_UNLIKELY(now != count)) goto fuel_exhausted;
     }
     ++pc;
     NEXT();
@@ -761,19 +797,22 @@ dispatch_top:
     if (!st.globals[n].is_array()) st.globals[n] = Value::Array(ValueArray{});
     int64_t i = slot_int(fr, pc->b);
     const int64_t limit = pc->w.i;
+    const uint64_t count = laps_to(i, limit);
+    uint64_t now = count;
     if (i < limit) {
       ValueArray& arr = st.globals[n].array_mut();
-      const uint64_t count = static_cast<uint64_t>(limit - i);
       if (arr.size() + count > st.limits.max_array) {
         SYNC();
         st.set_limit_error("array size", st.limits.max_array, st.ip - 1);
         goto error_exit;
       }
-      arr.reserve(arr.size() + count);
-      for (; i < limit; ++i) arr.push_back(Value::Int(i));
+      now = fuel_laps<kMetered>(st, count);
+      arr.reserve(arr.size() + now);
+      for (uint64_t k = 0; k < now; ++k, ++i) arr.push_back(Value::Int(i));
       st.globals[n].refresh_accounting();
     }
     store_slot(fr, pc->b, Value::Int(i));
+    if (FUSEVM_UNLIKELY(now != count)) goto fuel_exhausted;
     ++pc;
     NEXT();
   }

@@ -85,5 +85,76 @@ TEST(Regression, ReturnIgnoredCallFramesPushedThroughTheApi) {
   EXPECT_EQ(vm.frames().size(), 1u);
 }
 
+
+// Found by tests/fuzz/fuzz_vm: a fused loop op counted as one op of fuel, so an
+// AccumSumLoop whose counter started at INT64_MIN ran ~2^63 laps under a step budget
+// (the fuzzer's 10 s timeout). Fused loops now cost one unit of fuel per lap: one the fuel
+// left cannot pay for runs the laps it can, writes its progress back and fails at itself,
+// and run() with more fuel goes on from there.
+TEST(Regression, FuelDidNotBoundAFusedLoopFarBelowItsLimit) {
+  Limits l;
+  l.fuel = 1000;
+  VMResult r = run_text(R"(
+    LoadInt -9223372036854775808
+    SetSlot 1
+    LoadInt 0
+    SetSlot 0
+    AccumSumLoop 0, 1, 100
+    GetSlot 0
+)", &l);
+  ASSERT_TRUE(r.is_error());
+  EXPECT_EQ(r.error().message, "limit exceeded: fuel (1000)");
+  EXPECT_EQ(r.error().ip, 4u) << "at the fused op";
+
+  // 100 laps under a budget of 30 per run(): four runs, each going on where the last
+  // stopped, give the unmetered result.
+  LoadResult loaded = assemble(R"(
+    LoadInt 0
+    SetSlot 1
+    LoadInt 0
+    SetSlot 0
+    AccumSumLoop 0, 1, 100
+    GetSlot 0
+)", "fuel.fasm");
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  VM vm(std::move(*loaded.chunk));
+  l.fuel = 30;
+  vm.set_limits(l);
+  int runs = 1;
+  r = vm.run();
+  while (r.is_error() && r.error().message == "limit exceeded: fuel (30)" && runs < 10) {
+    EXPECT_EQ(vm.ip(), 4u) << "stopped at the fused op, its progress in its slots";
+    r = vm.run();
+    ++runs;
+  }
+  ASSERT_TRUE(r.is_ok()) << r.repr();
+  EXPECT_EQ(r.value().to_int(), 4950);
+  EXPECT_EQ(runs, 4);
+}
+
+// The laps of ConcatConstLoop and PushIntRangeLoop were `limit - i` in int64_t, which
+// overflows (undefined behaviour, flagged by UBSan) for a counter at INT64_MIN; counted
+// unsigned, the ops fail on their size limits as they should.
+TEST(Regression, FusedLoopLapsOverflowedForACounterAtInt64Min) {
+  VMResult r = run_text(R"(
+    LoadInt -9223372036854775808
+    SetSlot 2
+    LoadConst ""
+    SetSlot 1
+    ConcatConstLoop "x", 1, 2, 10
+    GetSlot 1
+)");
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.error().message.find("limit exceeded: string size"), std::string::npos) << r.error().message;
+  r = run_text(R"(
+    LoadInt -9223372036854775808
+    SetSlot 0
+    PushIntRangeLoop @a, 0, 10
+    LoadInt 1
+)");
+  ASSERT_TRUE(r.is_error());
+  EXPECT_NE(r.error().message.find("limit exceeded: array size"), std::string::npos) << r.error().message;
+}
+
 }  // namespace
 }  // namespace fusevm
