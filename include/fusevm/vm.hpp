@@ -254,8 +254,9 @@ struct TraceJitConfig {
   /// Ops a recorded lap must run natively per call-out (a run of ops the interpreter does
   /// for native code: a builtin, ops on Str/Array/Hash values), or it stays interpreted:
   /// a call-out costs about as much as interpreting a dozen simple ops (handing the state
-  /// over and back), so a lap of little else runs faster interpreted. 0: any lap. Not
-  /// in the reference, which traces neither.
+  /// over and back), so a lap of little else runs faster interpreted. Each op the
+  /// interpreter runs inside a call it makes for the trace adds a quarter of this. 0: any
+  /// lap. Not in the reference, which traces neither.
   uint32_t min_ops_per_call_out = 16;
 };
 

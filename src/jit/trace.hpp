@@ -118,6 +118,9 @@ struct TraceRecording {
   bool in_call_out = false;
   /// A recording of a lap (a new tree), not of side paths of one.
   bool is_lap = false;
+  /// Ops the interpreter ran inside calls this recording's call-outs make (and inlined
+  /// ops dropped when a call was handed over): the cost rule weighs them.
+  size_t called_ops = 0;
   /// A recording of the lap at `anchor` (path 0, empty).
   static TraceRecording lap(uint64_t anchor, uint64_t latch, size_t frames, size_t stack_base);
   /// A recording that extends `tree` from the guard at `from` (a new path there).

@@ -607,5 +607,20 @@ next:
   EXPECT_EQ(reason_count(trace_stats(), "side path"), 0u);
 }
 
+
+// The cost rule weighs the ops the interpreter runs inside a call it makes for the trace
+// (it runs them in its metered loop): by default the lap of named_lengths_loop stays
+// interpreted, the reason naming them; with the rule off it is traced.
+TEST_F(JitTraceValues, the_cost_rule_counts_the_ops_inside_a_called_out_call) {
+  RunSetup s = traced(5);
+  s.jit->trace.min_ops_per_call_out = TraceJitConfig{}.min_ops_per_call_out;
+  expect_same_as_interpreted(named_lengths_loop(1000), s, /*must_enter=*/false);
+  EXPECT_EQ(trace_stats().entered, 0u);
+  EXPECT_GE(reason_count(trace_stats(), "recording aborted: too few native ops per call-out"), 1u);
+  std::string reasons;
+  for (const auto& [reason, count] : trace_stats().reasons) reasons += reason + "\n";
+  EXPECT_NE(reasons.find("op(s) in the calls they make)"), std::string::npos) << reasons;
+}
+
 }  // namespace
 }  // namespace fusevm_test
