@@ -75,6 +75,18 @@ loop_top:
 )" + call_out;
 }
 
+// The tail of the *_mixed loops: sum = sum + x + t; i = i + 1; the result is sum.
+const std::string kMixedTail = R"(
+    Add
+    GetSlot 2
+    Add
+    SetSlot 0
+    PreIncSlotVoid 1
+    Jump loop_top
+loop_done:
+    GetSlot 0
+)";
+
 // The issue's four block-tier loops with plain (unfused) slot ops, written as the matching
 // bench/*.fasm programs' inner loops: sum_unfused, nested_loop, counter_loop, branch_loop.
 const std::vector<LoopCase>& loop_cases() {
@@ -218,16 +230,7 @@ loop_done:
       {"builtin_loop_mixed",
        // Slots: 0 = sum, 1 = i, 2 = t.  The builtin among a dozen ops of arithmetic:
        //   while i < 100000 { t = ((i * 3 + 7) ^ (i >> 2)) - i; sum = sum + f(t) + t; i = i + 1 }
-       mixed_loop("    GetSlot 2\n    CallBuiltin 0, 1\n") + R"(
-    Add
-    GetSlot 2
-    Add
-    SetSlot 0
-    PreIncSlotVoid 1
-    Jump loop_top
-loop_done:
-    GetSlot 0
-)",
+       mixed_loop("    GetSlot 2\n    CallBuiltin 0, 1\n") + kMixedTail,
        30126851136, {{1, 100000}}, 100000, true},
       {"string_len_loop",
        // Slots: 0 = sum, 1 = i, 3 = s.  while i < 100000 { sum = sum + len(s) + i; i = i + 1 }:
@@ -259,16 +262,7 @@ loop_done:
       {"string_len_mixed",
        // Slots: 0 = sum, 1 = i, 2 = t, 3 = s.  The string's length among a dozen ops of
        // arithmetic, as builtin_loop_mixed: t = ((i * 3 + 7) ^ (i >> 2)) - i; sum = sum + len(s) + t
-       "    LoadConst \"hello, world\"\n    SetSlot 3\n" + mixed_loop("    GetSlot 3\n    StringLen\n") + R"(
-    Add
-    GetSlot 2
-    Add
-    SetSlot 0
-    PreIncSlotVoid 1
-    Jump loop_top
-loop_done:
-    GetSlot 0
-)",
+       "    LoadConst \"hello, world\"\n    SetSlot 3\n" + mixed_loop("    GetSlot 3\n    StringLen\n") + kMixedTail,
        10043483712, {{1, 100000}}, 100000, true},
       {"sub_string_mixed",
        // Slots: 0 = sum, 1 = i, 2 = t.  As builtin_loop_mixed with a sub in place of the
@@ -277,16 +271,7 @@ loop_done:
        // tag_len(x) = len("t" . x).
        "    Jump main\n.sub tag_len\n    SetSlot 0\n    LoadConst \"t\"\n    GetSlot 0\n    Concat\n"
        "    StringLen\n    ReturnValue\nmain:\n" +
-           mixed_loop("    GetSlot 2\n    Call @tag_len, 1\n") + R"(
-    Add
-    GetSlot 2
-    Add
-    SetSlot 0
-    PreIncSlotVoid 1
-    Jump loop_top
-loop_done:
-    GetSlot 0
-)",
+           mixed_loop("    GetSlot 2\n    Call @tag_len, 1\n") + kMixedTail,
        10042928040, {{1, 100000}}, 100000, true},
   };
   return cases;
