@@ -17,9 +17,13 @@ using Key = std::pair<uint64_t, uint64_t>;  // (op_hash, loop header)
 // What traces_for_vm last gave VMs of one chunk; dropped when a tree or a key's flags of
 // the chunk change (forget()).
 struct VmSnapshot {
-  uint64_t version = 0;  // bumped by every forget(): a snapshot built meanwhile is stale
+  uint64_t version = 0;  // bumped by every drop(): a snapshot built meanwhile is stale
   std::vector<jit_abi::AbiLowering> lowered_with;
   std::shared_ptr<const ChunkTraces> traces;
+  void drop() {
+    ++version;
+    traces.reset();
+  }
 };
 
 struct Store {
@@ -28,11 +32,7 @@ struct Store {
   std::map<Key, TraceKeyState> keys;
   std::map<uint64_t, VmSnapshot> snapshots;  // by op_hash
   // Under mu: the chunk's trees or disabled anchors changed.
-  void forget(uint64_t hash) {
-    VmSnapshot& v = snapshots[hash];
-    ++v.version;
-    v.traces.reset();
-  }
+  void forget(uint64_t hash) { snapshots[hash].drop(); }
 };
 
 Store& store() {
@@ -169,10 +169,7 @@ void clear_stored_traces() {
   std::lock_guard<std::mutex> lock(s.mu);
   s.trees.clear();
   s.keys.clear();
-  for (auto& [hash, v] : s.snapshots) {
-    ++v.version;
-    v.traces.reset();
-  }
+  for (auto& [hash, v] : s.snapshots) v.drop();
 }
 
 std::vector<ReadyTrace> ready_traces(const Chunk& chunk, const Lowerings& lowered, std::vector<std::string>& refused,

@@ -5,11 +5,11 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
-#include <map>
 #include <vector>
 
 #include "jit/trace.hpp"

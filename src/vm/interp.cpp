@@ -95,6 +95,11 @@ inline int64_t slot_int(const Frame* fr, uint16_t s) {
 inline uint64_t laps_to(int64_t i, int64_t limit) {
   return i < limit ? static_cast<uint64_t>(limit) - static_cast<uint64_t>(i) : 0;
 }
+// The counter after `laps` of laps_to(i, limit) laps: `limit` when all ran, `i` when there
+// were none.
+inline int64_t after_laps(int64_t i, uint64_t laps) {
+  return static_cast<int64_t>(static_cast<uint64_t>(i) + laps);
+}
 
 // Fuel for a fused loop op (AccumSumLoop, ConcatConstLoop, PushIntRangeLoop) of `laps`
 // laps: one unit per lap, as its unfused loop would spend several ops a lap (the op's own
@@ -742,7 +747,7 @@ dispatch_top:
     int64_t i = slot_int(fr, pc->b);
     const uint64_t laps = laps_to(i, pc->w.i);
     const uint64_t now = fuel_laps<kMetered>(st, laps);
-    const int64_t limit = now == laps ? pc->w.i : static_cast<int64_t>(static_cast<uint64_t>(i) + now);
+    const int64_t limit = after_laps(i, now);
     while (i < limit) {
       const int64_t stop = std::min<int64_t>(limit, i + static_cast<int64_t>(kFusedPollInterval));
       uint64_t s = static_cast<uint64_t>(sum);
@@ -784,7 +789,7 @@ dispatch_top:
         for (uint64_t n = 0; n < now; ++n) s.append(c);
       }
       store_slot(fr, pc->b, Value::Str(std::move(s)));
-      store_slot(fr, pc->c, Value::Int(now == count ? std::max(i, limit) : static_cast<int64_t>(static_cast<uint64_t>(i) + now)));
+      store_slot(fr, pc->c, Value::Int(after_laps(i, now)));
       if (FUSEVM_UNLIKELY(now != count)) goto fuel_exhausted;
     }
     ++pc;

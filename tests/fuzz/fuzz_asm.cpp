@@ -11,11 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fusevm;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const LoadResult r = assemble(text, "fuzz.fasm");
-  if (!r.ok()) {
-    if (r.diagnostics.empty()) fusevm_fuzz::broken("assemble failed without a diagnostic");
-    return 0;
-  }
-  const Chunk& chunk = *r.chunk;
+  const Chunk* loaded = fusevm_fuzz::loaded(r, "assemble");
+  if (loaded == nullptr) return 0;
+  const Chunk& chunk = *loaded;
   if (!verify(chunk).empty()) fusevm_fuzz::broken("assemble gave a chunk the verifier refuses");
   const LoadResult again = assemble(disassemble(chunk), "fuzz.fasm");
   if (!again.ok()) fusevm_fuzz::broken("disassembled text does not assemble", again.message());

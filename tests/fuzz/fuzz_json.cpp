@@ -11,11 +11,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fusevm;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const LoadResult r = chunk_from_reference_json(text, "fuzz.json");
-  if (!r.ok()) {
-    if (r.diagnostics.empty()) fusevm_fuzz::broken("the JSON reader failed without a diagnostic");
-    return 0;
-  }
-  const Chunk& chunk = *r.chunk;
+  const Chunk* loaded = fusevm_fuzz::loaded(r, "the JSON reader");
+  if (loaded == nullptr) return 0;
+  const Chunk& chunk = *loaded;
   if (!verify(chunk).empty()) fusevm_fuzz::broken("the JSON reader gave a chunk the verifier refuses");
   const JsonWriteResult json = chunk_to_reference_json(chunk);
   if (json.ok() && json.warnings.empty()) {  // (NaN and infinities are written as null)

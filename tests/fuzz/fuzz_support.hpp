@@ -24,6 +24,13 @@ namespace fusevm_fuzz {
   std::abort();
 }
 
+/// The chunk a reader gave, or null when it refused the input — with a diagnostic, or the
+/// property is broken (`reader` names it).
+inline const fusevm::Chunk* loaded(const fusevm::LoadResult& r, const char* reader) {
+  if (!r.ok() && r.diagnostics.empty()) broken(reader, "failed without a diagnostic");
+  return r.ok() ? &*r.chunk : nullptr;
+}
+
 // The image with its header's payload length and CRC-32 made to match the bytes after
 // it: random bytes almost never carry a right CRC, so without this the fuzzer would
 // stop at the header and never reach the payload decoder.
