@@ -57,15 +57,24 @@ std::string lower(std::string_view s) {
 }
 
 // The mnemonic closest to `word`, ignoring case (so "loadint" suggests "LoadInt").
+// A candidate whose length differs from the word's by at least the best distance so far
+// cannot beat it and is not measured (most are: up to 100 suggestions per input).
 std::string_view closest_mnemonic(std::string_view word) {
-  std::string w = lower(word);
+  static const std::vector<std::string> lowered = [] {
+    std::vector<std::string> out;
+    for (const OpInfo& info : kOpInfo) out.push_back(lower(info.name));
+    return out;
+  }();
+  const std::string w = lower(word);
   std::string_view best;
   size_t best_distance = std::numeric_limits<size_t>::max();
-  for (const OpInfo& info : kOpInfo) {
-    size_t d = edit_distance(w, lower(info.name));
+  for (size_t k = 0; k < lowered.size(); ++k) {
+    const size_t n = lowered[k].size();
+    if ((n > w.size() ? n - w.size() : w.size() - n) >= best_distance) continue;
+    const size_t d = edit_distance(w, lowered[k]);
     if (d < best_distance) {
       best_distance = d;
-      best = info.name;
+      best = kOpInfo[k].name;
     }
   }
   return best;
