@@ -35,17 +35,23 @@ constexpr size_t kMaxSuggestLength = 64;
 
 // -- Mnemonic suggestions ---------------------------------------------------------------
 
-size_t edit_distance(std::string_view a, std::string_view b) {
+// Levenshtein distance, or `bound` as soon as it cannot be below `bound` (every cell of a
+// row has reached it).
+size_t edit_distance(std::string_view a, std::string_view b, size_t bound) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diag = row[0];
     row[0] = i;
+    size_t row_min = row[0];
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      const size_t up = row[j];
+      const size_t cost = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min(cost, std::min(up, row[j - 1]) + 1);
+      row_min = std::min(row_min, row[j]);
       diag = up;
     }
+    if (row_min >= bound) return bound;
   }
   return row[b.size()];
 }
@@ -71,7 +77,7 @@ std::string_view closest_mnemonic(std::string_view word) {
   for (size_t k = 0; k < lowered.size(); ++k) {
     const size_t n = lowered[k].size();
     if ((n > w.size() ? n - w.size() : w.size() - n) >= best_distance) continue;
-    const size_t d = edit_distance(w, lowered[k]);
+    const size_t d = edit_distance(w, lowered[k], best_distance);
     if (d < best_distance) {
       best_distance = d;
       best = kOpInfo[k].name;
