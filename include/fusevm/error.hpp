@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fusevm {
@@ -54,6 +55,21 @@ struct RuntimeError {
   std::string to_string() const {
     return (source.empty() ? std::string("<chunk>") : source) + ":" + std::to_string(line) +
            ": runtime error: " + message;
+  }
+  /// The report the CLI prints (after its "fusevm: "): `FILE:LINE: runtime error:
+  /// message`, then `  called from FILE:LINE` per caller (at most `max_callers`, then
+  /// how many more), each line ending in a newline. FILE is `source`, else `file`.
+  std::string report(std::string_view file, size_t max_callers = 10) const {
+    const std::string where(source.empty() ? file : std::string_view(source));
+    std::string text = where + ":" + std::to_string(line) + ": runtime error: " + message + "\n";
+    for (size_t k = 0; k < backtrace.size(); ++k) {
+      if (k == max_callers) {
+        text += "  ... " + std::to_string(backtrace.size() - k) + " more callers\n";
+        break;
+      }
+      text += "  called from " + where + ":" + std::to_string(backtrace[k].line) + "\n";
+    }
+    return text;
   }
 };
 

@@ -75,18 +75,7 @@ std::optional<size_t> find_name(const Chunk& chunk, std::string_view name) {
 // `fusevm: FILE:LINE: runtime error: TEXT`, then the callers. FILE is the chunk's source
 // (the file its line numbers refer to, e.g. after `.source`), else the path that was run.
 void report_runtime_error(const RuntimeError& e, const std::string& file) {
-  const std::string& where = e.source.empty() ? file : e.source;
-  std::string text = "fusevm: " + where + ":" + std::to_string(e.line) +
-                     ": runtime error: " + e.message + "\n";
-  size_t shown = 0;
-  for (const BacktraceEntry& entry : e.backtrace) {
-    if (shown == kMaxBacktraceLines) {
-      text += "  ... " + std::to_string(e.backtrace.size() - shown) + " more callers\n";
-      break;
-    }
-    text += "  called from " + where + ":" + std::to_string(entry.line) + "\n";
-    ++shown;
-  }
+  const std::string text = "fusevm: " + e.report(file, kMaxBacktraceLines);
   std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
