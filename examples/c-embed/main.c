@@ -54,6 +54,14 @@ static const char* const kProgram =
     "    PrintLn 1\n"
     "    GetVar @answer\n";
 
+/* The embedder's own commands: Exec ops reach this instead of spawning processes. */
+static int32_t run_command(fusevm_vm* vm, const char* const* argv, const size_t* lens, size_t argc, void* user) {
+  (void)vm;
+  sink* log = (sink*)user;
+  for (size_t k = 0; k < argc; ++k) collect(argv[k], lens[k], log), collect(k + 1 < argc ? " " : "\n", 1, log);
+  return argc > 0 && lens[0] == 4 && memcmp(argv[0], "true", 4) == 0 ? 0 : 3;
+}
+
 static const char* const kHotLoop = /* sum of i for i < 1,000,000, as a while loop */
     "    LoadInt 0\n    SetSlot 0\n    LoadInt 0\n    SetSlot 1\n"
     "top:\n    GetSlot 1\n    LoadInt 1000000\n    NumLt\n    JumpIfFalse done\n"
@@ -162,6 +170,28 @@ int main(void) {
   const char* typo = "    LoadIntt 1\n";
   CHECK(fusevm_assemble(typo, strlen(typo), "typo.fasm", &chunk) == FUSEVM_LOAD_ERROR && chunk == NULL);
   printf("4. load error: %s\n", fusevm_last_error());
+
+  /* 5. A shell host from C callbacks: Exec goes to run_command; a NULL member would keep
+   * the default (spawning the command). */
+  const char* script = "    LoadConst \"deploy\"\n    LoadConst \"--now\"\n    Exec 2\n";
+  CHECK(fusevm_assemble(script, strlen(script), "host.fasm", &chunk) == FUSEVM_OK);
+  vm = fusevm_vm_new(chunk);
+  fusevm_chunk_free(chunk);
+  sink commands = {{0}, 0};
+  fusevm_host host;
+  memset(&host, 0, sizeof host);
+  host.size = sizeof host;
+  host.user = &commands;
+  host.exec = run_command;
+  CHECK(fusevm_vm_set_host(vm, &host) == FUSEVM_OK);
+  CHECK(fusevm_vm_run(vm, &result) == FUSEVM_OK);
+  CHECK(fusevm_value_kind(result) == FUSEVM_STATUS && fusevm_value_to_int(result) == 3);
+  CHECK(commands.len == strlen("deploy --now\n") && memcmp(commands.text, "deploy --now\n", commands.len) == 0);
+  repr = fusevm_value_repr(result);
+  printf("5. the host ran \"%.*s\" -> %s\n", (int)commands.len - 1, commands.text, repr);
+  fusevm_free(repr);
+  fusevm_value_free(result);
+  fusevm_vm_free(vm);
 
   if (failures != 0) {
     fprintf(stderr, "c-embed: %d check(s) failed\n", failures);

@@ -210,6 +210,42 @@ void fusevm_vm_set_extension_handler(fusevm_vm* vm, fusevm_extension_fn fn, void
 /* From inside a builtin or handler: end the run with `message`. */
 void fusevm_vm_raise_error(fusevm_vm* vm, const char* message);
 
+/* -- Shell host ---------------------------------------------------------------------- */
+
+/* A list of strings a host callback hands back: call fusevm_list_add once per item. */
+typedef struct fusevm_list fusevm_list;
+void fusevm_list_add(fusevm_list* list, const char* bytes, size_t len);
+
+/* The shell ops' host (spec/host.md) as C callbacks. Every member may be NULL: that op
+ * keeps the default behaviour of fusevm's base host (exec spawns the command through
+ * PATH, glob walks the file system, ...). Strings arrive as (pointer, length) pairs,
+ * NUL-terminated. `vm` is the VM the host was set on (also for the child VMs of command
+ * substitutions and traps, which share it). Set `size` to sizeof(fusevm_host): a
+ * program built against an older, shorter table gets NULL for the members added since. */
+typedef struct fusevm_host {
+  size_t size;
+  void* user; /* passed to every callback */
+  /* Exec: run argv[0..argc) and wait; its exit status (127: cannot start). */
+  int32_t (*exec)(fusevm_vm* vm, const char* const* argv, const size_t* lens, size_t argc, void* user);
+  /* ExecBg: start it in the background; its pid, 0 on failure. */
+  int32_t (*exec_bg)(fusevm_vm* vm, const char* const* argv, const size_t* lens, size_t argc, void* user);
+  /* Glob: add each match to `out` (none: no match). */
+  void (*glob)(fusevm_vm* vm, const char* pattern, size_t len, int recursive, fusevm_list* out, void* user);
+  /* ExpandParam: the value of ${name} with modifier `mod` and its args; NULL for Str(""). */
+  fusevm_value* (*expand_param)(fusevm_vm* vm, const char* name, size_t len, uint8_t mod,
+                                const fusevm_value* const* args, size_t nargs, void* user);
+  /* CallFunction: a shell function's status; return 0 and leave *status alone for "not a
+   * function", 1 when it ran. */
+  int (*call_function)(fusevm_vm* vm, const char* name, size_t len, const char* const* args,
+                       const size_t* lens, size_t nargs, int32_t* status, void* user);
+  /* StrMatch: 1 if `s` matches the shell pattern. */
+  int (*str_match)(fusevm_vm* vm, const char* s, size_t s_len, const char* pattern, size_t p_len, void* user);
+} fusevm_host;
+
+/* Installs a host built from `host` (copied; NULL removes the host: shell ops then behave
+ * as without one). */
+fusevm_code fusevm_vm_set_host(fusevm_vm* vm, const fusevm_host* host);
+
 /* -- JIT ----------------------------------------------------------------------------- */
 
 enum {

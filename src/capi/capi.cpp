@@ -3,6 +3,8 @@
 // in a thread-local for fusevm_last_error().
 #include "fusevm/fusevm.h"
 
+#include "capi/capi_internal.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -20,78 +22,9 @@
 #include "fusevm/fusevm.hpp"
 #include "fusevm/jit.hpp"
 
-// The handles: plain structs holding the C++ objects.
-struct fusevm_value {
-  fusevm::Value v;
-};
-struct fusevm_chunk {
-  fusevm::Chunk c;
-  std::string file;  // where it came from: runtime errors name it when the chunk has no source
-};
-struct fusevm_builder {
-  fusevm::ChunkBuilder b;
-};
-struct fusevm_vm {
-  fusevm_vm(fusevm::Chunk chunk, std::string from) : vm(std::move(chunk)), file(std::move(from)) {}
-  fusevm::VM vm;
-  std::string file;
-  std::optional<fusevm::RuntimeError> error;  // the last run's or call's
-  std::string error_text;
-};
-
 namespace {
 
-thread_local std::string t_last_error;
-
-fusevm_code fail(fusevm_code code, std::string message) {
-  t_last_error = std::move(message);
-  return code;
-}
-
-// Runs `body` (returning a fusevm_code), turning exceptions into codes.
-template <typename F>
-fusevm_code guarded(F&& body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return fail(FUSEVM_OUT_OF_MEMORY, "out of memory");
-  } catch (const fusevm::Error& e) {
-    return fail(FUSEVM_INVALID_ARGUMENT, e.what());
-  } catch (const std::exception& e) {
-    return fail(FUSEVM_INTERNAL_ERROR, std::string("internal error: ") + e.what());
-  } catch (...) {
-    return fail(FUSEVM_INTERNAL_ERROR, "internal error: an unknown exception");
-  }
-}
-
-// Runs `body` (returning a pointer), giving null on an exception.
-template <typename F>
-auto guarded_ptr(F&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    fail(FUSEVM_OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    fail(FUSEVM_INTERNAL_ERROR, std::string("internal error: ") + e.what());
-  } catch (...) {
-    fail(FUSEVM_INTERNAL_ERROR, "internal error: an unknown exception");
-  }
-  return nullptr;
-}
-
-fusevm_code null_argument(const char* what) { return fail(FUSEVM_INVALID_ARGUMENT, std::string(what) + " is NULL"); }
-
-fusevm_value* wrap(fusevm::Value v) { return new fusevm_value{std::move(v)}; }
-
-// A malloc'd NUL-terminated copy, for fusevm_free.
-char* c_string(std::string_view s, size_t* len = nullptr) {
-  char* out = static_cast<char*>(std::malloc(s.size() + 1));
-  if (out == nullptr) throw std::bad_alloc();
-  std::memcpy(out, s.data(), s.size());
-  out[s.size()] = '\0';
-  if (len != nullptr) *len = s.size();
-  return out;
-}
+using namespace fusevm_capi;
 
 fusevm_code loaded(fusevm::LoadResult r, std::string file, fusevm_chunk** out) {
   if (!r.ok()) return fail(FUSEVM_LOAD_ERROR, r.message());
@@ -126,11 +59,16 @@ void clear_error(fusevm_vm* vm) {
 
 }  // namespace
 
+std::string& fusevm_capi::last_error() {
+  thread_local std::string message;
+  return message;
+}
+
 extern "C" {
 
 // -- Codes and errors ----------------------------------------------------------------------
 
-const char* fusevm_last_error(void) { return t_last_error.c_str(); }
+const char* fusevm_last_error(void) { return last_error().c_str(); }
 
 const char* fusevm_code_name(fusevm_code code) {
   switch (code) {

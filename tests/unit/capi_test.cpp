@@ -311,6 +311,87 @@ TEST(CApi, LimitsAndInterruptsEndRunsWithErrors) {
   fusevm_vm_free(vm);
 }
 
+// A host made of C callbacks: each shell op reaches its callback with its strings, and what
+// the callback gives back is what the program sees; a NULL member keeps the default.
+struct HostLog {
+  std::string seen;
+};
+
+TEST(CApi, AShellHostOfCCallbacksServesTheShellOps) {
+  fusevm_vm* vm = vm_of(R"(
+    LoadConst "tool"
+    LoadConst "-x"
+    Exec 2
+    SetVar @status
+    LoadConst "*.c"
+    Glob
+    SetVar @files
+    LoadConst "HOME"
+    ExpandParam 4
+    SetVar @home
+    LoadConst "arg"
+    CallFunction @greet, 1
+    SetVar @fn
+    CallFunction @nosuch, 0
+    SetVar @none
+    LoadConst "abc"
+    LoadConst "a*"
+    StrMatch
+)");
+  fusevm_host host{};
+  host.size = sizeof host;
+  HostLog log;
+  host.user = &log;
+  host.exec = [](fusevm_vm*, const char* const* argv, const size_t* lens, size_t argc, void* user) -> int32_t {
+    for (size_t k = 0; k < argc; ++k) static_cast<HostLog*>(user)->seen += std::string(argv[k], lens[k]) + " ";
+    return 7;
+  };
+  host.glob = [](fusevm_vm*, const char* pattern, size_t len, int, fusevm_list* out, void*) {
+    const std::string p(pattern, len);
+    fusevm_list_add(out, "a.c", 3);
+    fusevm_list_add(out, p.c_str(), p.size());
+  };
+  host.expand_param = [](fusevm_vm*, const char* name, size_t len, uint8_t mod, const fusevm_value* const*, size_t nargs,
+                         void*) -> fusevm_value* {
+    const std::string v = "/home/" + std::string(name, len) + std::to_string(mod) + std::to_string(nargs);
+    return fusevm_value_str(v.data(), v.size());
+  };
+  host.call_function = [](fusevm_vm*, const char* name, size_t len, const char* const* args, const size_t* lens,
+                          size_t nargs, int32_t* status, void* user) -> int {
+    if (std::string(name, len) != "greet") return 0;
+    static_cast<HostLog*>(user)->seen += "greet(" + std::string(args[0], lens[0]) + ")";
+    *status = static_cast<int32_t>(nargs) + 40;
+    return 1;
+  };
+  host.str_match = [](fusevm_vm*, const char* s, size_t, const char* pattern, size_t, void*) -> int {
+    return s[0] == pattern[0];
+  };
+  ASSERT_EQ(fusevm_vm_set_host(vm, &host), FUSEVM_OK);
+  fusevm_value* r = nullptr;
+  ASSERT_EQ(fusevm_vm_run(vm, &r), FUSEVM_OK) << fusevm_last_error();
+  EXPECT_EQ(take(fusevm_value_repr(r)), "Bool(true)");
+  fusevm_value_free(r);
+  EXPECT_EQ(log.seen, "tool -x greet(arg)nosuch ");
+  auto global = [&](const char* name) {
+    fusevm_value* v = nullptr;
+    EXPECT_EQ(fusevm_vm_get_global(vm, name, &v), FUSEVM_OK);
+    std::string text = take(fusevm_value_repr(v));
+    fusevm_value_free(v);
+    return text;
+  };
+  EXPECT_EQ(global("status"), "Status(7)");
+  EXPECT_EQ(global("files"), "Array[Str(\"a.c\"), Str(\"*.c\")]");
+  EXPECT_EQ(global("home"), "Str(\"/home/HOME40\")");  // ${#HOME}: LENGTH (4), no args
+  EXPECT_EQ(global("fn"), "Status(41)");
+  // "Not a function" runs it as a command: through the exec callback.
+  EXPECT_EQ(global("none"), "Status(7)");
+
+  host.size = 3;
+  EXPECT_EQ(fusevm_vm_set_host(vm, &host), FUSEVM_INVALID_ARGUMENT);
+  EXPECT_EQ(fusevm_vm_set_host(vm, nullptr), FUSEVM_OK);
+  fusevm_vm_free(vm);
+}
+
 TEST(CApi, TheJitIsEnabledThroughTiersAndCounted) {
   fusevm_vm* vm = vm_of(
       "    LoadInt 0\n    SetSlot 0\ntop:\n    GetSlot 0\n    LoadInt 1\n    Add\n    SetSlot 0\n"
