@@ -11,6 +11,7 @@
 
 #include "fusevm/chunk.hpp"
 #include "fusevm/error.hpp"
+#include "fusevm/op.hpp"
 #include "fusevm/value.hpp"
 
 namespace fusevm {
@@ -282,6 +283,22 @@ struct JitOptions {
 /// on `sync` and `strict` (ARCHITECTURE §9 switches).
 JitOptions with_jit_environment(JitOptions options);
 
+/// What VM::enable_profiling counts: the ops the interpreter dispatches and the pairs
+/// of consecutive ones (the evidence for new superinstructions), and where the time of
+/// run() and call() went. Ops native code runs are not counted (only its time).
+struct VmProfile {
+  /// Dispatches per OpCode.
+  std::vector<uint64_t> ops = std::vector<uint64_t>(kNumOps);
+  /// pairs[a * kNumOps + b]: op b dispatched right after op a (across jumps too).
+  std::vector<uint64_t> pairs = std::vector<uint64_t>(kNumOps * kNumOps);
+  uint64_t run_ns = 0;       ///< wall time inside run() and call()
+  uint64_t linear_ns = 0;    ///< ... of it in native code of the linear tier
+  uint64_t block_ns = 0;     ///< ... of block-tier units
+  uint64_t function_ns = 0;  ///< ... of compiled functions
+  uint64_t trace_ns = 0;     ///< ... of traces (with the call-outs they make)
+  uint16_t last = UINT16_MAX;  ///< the op dispatched last (pairs' left side)
+};
+
 /// The interpreter. Single-threaded: one VM is used by one thread at a time; only
 /// interrupt() may be called from another thread or a signal handler.
 class VM {
@@ -358,6 +375,13 @@ class VM {
   void enable_tracing_jit();
   /// The JIT options in force (tiers == Off when the JIT is not enabled).
   JitOptions jit_options() const;
+
+  /// Count ops, op pairs and time per tier from now on (VmProfile), or stop. Profiling
+  /// interprets with the metered loop and without decode-time superinstructions, so runs
+  /// are slower; not while a run is in progress (then it does nothing).
+  void enable_profiling(bool on);
+  /// The counts so far, or nullptr when profiling is off.
+  const VmProfile* profile() const;
 
   /// Register builtin `id` (replaces an existing one).
   void register_builtin(uint16_t id, BuiltinFn fn);

@@ -51,6 +51,7 @@ constexpr uint32_t kBailsToGiveUp = 64;
 // Units one trigger may enter one after another (chain()).
 constexpr int kMaxChain = 4;
 
+
 Tier stats_tier(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? Tier::Linear : Tier::Block; }
 const char* tier_name(Tier t) {
   switch (t) {
@@ -466,7 +467,11 @@ class VmDriver final : public JitHook {
     record_failed_ = false;
     Engine::get().count_entry(Tier::Block);
     ++spec.entries;
-    const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::FnFrame*)>(fn.entry)(&f);
+    uint32_t why;
+    {
+      const ProfileTime timed(st.profile.get(), &VmProfile::function_ns);
+      why = reinterpret_cast<uint32_t (*)(jit_abi::FnFrame*)>(fn.entry)(&f);
+    }
     st.stack.truncate(base);
     if (why == jit_abi::kFnReturned) {
       if (f.has_result != 0) st.stack.push_back(value_of(f.result));
@@ -563,7 +568,13 @@ class VmDriver final : public JitHook {
     uf.core = &e;
     uf.call_out = &VmDriver::call_out;
     Engine::get().count_entry(tier);
-    const uint32_t why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
+    uint32_t why;
+    {
+      const ProfileTime timed(st.profile.get(), tier == Tier::Linear ? &VmProfile::linear_ns
+                                 : tier == Tier::Trace ? &VmProfile::trace_ns
+                                                       : &VmProfile::block_ns);
+      why = reinterpret_cast<uint32_t (*)(jit_abi::VmUnitFrame*)>(unit.entry)(&uf);
+    }
     left_at_header_ = why == jit_abi::kExitLeft;
     last_exit_why_ = why;
     if (e.call_outs != 0) Engine::get().count_call_outs(tier, e.call_outs);

@@ -10,7 +10,8 @@ const Insn* CodeStream::at(uint64_t ip) const {
   return &code[len + 1];
 }
 
-void CodeSet::build(const Chunk& chunk) {
+void CodeSet::build(const Chunk& chunk, bool fuse) {
+  fuse_ = fuse;
   blocks_.clear();
   fixed_[kMain] = CodeStream{};
   fixed_[kMain].index = kMain;
@@ -116,7 +117,7 @@ void CodeSet::lower(const Chunk& chunk, CodeStream& s, uint64_t start, uint64_t 
   }
   s.code[s.len].op = static_cast<uint16_t>(is_block ? XOp::BlockEnd : XOp::End);
   if (is_block) s.code[s.len + 1].op = static_cast<uint16_t>(XOp::BlockEscape);
-  fuse_stream(s);
+  if (fuse_) fuse_stream(s);
 }
 
 namespace {

@@ -79,7 +79,9 @@ struct CodeStream {
 class CodeSet {
  public:
   static constexpr uint32_t kMain = 0, kCallStub = 1;
-  void build(const Chunk& chunk);
+  /// Decode `chunk` afresh. `fuse` = false leaves out the decode-time superinstructions
+  /// (a profile counts each chunk op as it is dispatched).
+  void build(const Chunk& chunk, bool fuse = true);
   CodeStream& main() { return fixed_[kMain]; }
   CodeStream& stream(uint32_t i) { return i < 2 ? fixed_[i] : *blocks_[i - 2]; }
   /// The stream of block `b` (decoded on first use); precondition b < block_ranges.size().
@@ -98,6 +100,7 @@ class CodeSet {
   std::vector<int32_t> block_stream_;
   std::unordered_map<std::string, uint64_t> exec_entries_;  // built by the first exec_entry
   bool exec_built_ = false;
+  bool fuse_ = true;
 };
 
 }  // namespace fusevm

@@ -186,8 +186,8 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
     RELOAD_FRAME();                           \
     cur = &st.code.stream(st.cur_stream);     \
   } while (0)
-  // The metered loop runs under a fuel limit and while a trace is recorded; recording
-  // sees each op before it runs, and ends this loop when it is over (ExitReason::Switch).
+  // The metered loop runs under a fuel limit, while a trace is recorded and while
+  // profiling; recording sees each op before it runs, and ends this loop when it is over (ExitReason::Switch).
   // A call-out's run stops at the first op of its frame outside its ops (VMState::stop_hi).
 #define METER()                                                       \
   do {                                                                \
@@ -206,6 +206,7 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
         if (FUSEVM_UNLIKELY(st.fuel_left == 0)) goto fuel_exhausted;  \
         --st.fuel_left;                                               \
       }                                                               \
+      if (FUSEVM_UNLIKELY(st.profile != nullptr)) st.count_op(pc->op); \
     }                                                                 \
   } while (0)
 #define NEXT()     \
@@ -1019,8 +1020,8 @@ error_exit:
 
 ExitReason Interp::execute(VMState& st, VM& vm, CodeStream* cur, const Insn* pc) {
   for (;;) {
-    const ExitReason why = st.limits.fuel != 0 || st.recording || st.stop_hi != 0 ? run_loop<true>(st, vm, cur, pc)
-                                                                : run_loop<false>(st, vm, cur, pc);
+    const bool metered = st.limits.fuel != 0 || st.recording || st.stop_hi != 0 || st.profile != nullptr;
+    const ExitReason why = metered ? run_loop<true>(st, vm, cur, pc) : run_loop<false>(st, vm, cur, pc);
     if (why != ExitReason::Switch) return why;
     cur = &st.code.stream(st.cur_stream);
     pc = cur->at(st.ip);

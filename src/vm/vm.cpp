@@ -212,6 +212,7 @@ void end_recording(VMState& st) {
 
 VMResult VM::run() {
   VMState& st = *s_;
+  const ProfileTime timed(st.running ? nullptr : st.profile.get(), &VmProfile::run_ns);
   if (st.running) {
     st.set_error("run() called re-entrantly on a running VM", st.ip);
     return VMResult::Error(*st.error);
@@ -275,6 +276,17 @@ void VM::enable_jit(const JitOptions& options) {
   st.jit = options.tiers == JitTiers::Off ? nullptr : make_jit_hook(st.chunk, options);
 }
 
+void VM::enable_profiling(bool on) {
+  VMState& st = *s_;
+  if (st.running || on == (st.profile != nullptr)) return;
+  st.profile = on ? std::make_unique<VmProfile>() : nullptr;
+  // Decode-time superinstructions run several chunk ops in one dispatch: a profile counts
+  // chunk ops, so it runs without them (and the normal decode comes back after).
+  st.code.build(st.chunk, /*fuse=*/!on);
+}
+
+const VmProfile* VM::profile() const { return s_->profile.get(); }
+
 JitOptions VM::jit_options() const {
   if (!s_->jit) {
     JitOptions off;
@@ -286,6 +298,7 @@ JitOptions VM::jit_options() const {
 
 VMResult VM::call(std::string_view name, std::vector<Value> args) {
   VMState& st = *s_;
+  const ProfileTime timed(st.running ? nullptr : st.profile.get(), &VmProfile::run_ns);
   const std::string n(name);
   uint16_t idx = 0;
   bool found = false;

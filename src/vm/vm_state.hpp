@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +29,27 @@ enum class ExitReason : uint8_t {
 };
 
 /// Tools may tune these; the interpreter reads them through VMState.
+/// Adds the wall time of its scope to one field of a profile (a VM's run, a native call);
+/// does nothing, at the cost of a branch, when `profile` is null.
+class ProfileTime {
+ public:
+  ProfileTime(VmProfile* profile, uint64_t VmProfile::*field)
+      : profile_(profile), field_(field),
+        start_(profile != nullptr ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {}
+  ~ProfileTime() {
+    if (profile_ == nullptr) return;
+    profile_->*field_ += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count());
+  }
+  ProfileTime(const ProfileTime&) = delete;
+  ProfileTime& operator=(const ProfileTime&) = delete;
+
+ private:
+  VmProfile* profile_;
+  uint64_t VmProfile::*field_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 struct VMState {
   explicit VMState(Chunk c);
 
@@ -71,6 +93,15 @@ struct VMState {
   // A trace recording is armed (JitHook::on_record): the metered dispatch loop runs, and
   // shows the hook every op before it executes.
   bool recording = false;
+  std::unique_ptr<VmProfile> profile;  // VM::enable_profiling: counted by the metered loop
+  /// Count the op at `ip` of the main stream or a block (profiling).
+  void count_op(uint16_t xop) {
+    if (xop >= kNumOps) return;  // the streams' own sentinels and stubs
+    VmProfile& p = *profile;
+    ++p.ops[xop];
+    if (p.last < kNumOps) ++p.pairs[size_t(p.last) * kNumOps + xop];
+    p.last = xop;
+  }
   // A call-out from native code (a trace's) runs ops [stop_lo, stop_hi) of the main
   // stream in a frame count of stop_frames: the metered dispatch loop stops before any
   // other op there (ExitReason::Stopped). stop_hi == 0: no call-out is running.

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "fusevm/asm.hpp"
 #include "fusevm/jit.hpp"
@@ -605,6 +606,54 @@ TEST_F(CliTest, StatsReportEveryTierAndTheJitOffRunsTheInterpreter) {
   EXPECT_EQ(r.out, "500500\n");
   EXPECT_TRUE(std::regex_search(r.err, std::regex("jit linear: compiled 0, .*entered 0"))) << r.err;
   EXPECT_TRUE(std::regex_search(r.err, std::regex("jit block: compiled 0, .*entered 0"))) << r.err;
+}
+
+// --profile counts every op the interpreter dispatches (kHotLoop: 1,000 laps of 10 ops,
+// the last test, setup and print) and the pairs of consecutive ones.
+TEST_F(CliTest, ProfilePrintsTheHottestOpsAndPairsAndTimePerTier) {
+  const std::string p = program("p.fasm", kHotLoop);
+  ToolRun r = run_tool({"run", p, "--jit=off", "--profile"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "500500\n");
+  EXPECT_NE(r.err.find("profile: 10010 ops interpreted in a run of "), std::string::npos) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("time: interpreter [0-9.]+ ms \\(100.0%\\), linear 0.000 ms"))) << r.err;
+  EXPECT_TRUE(std::regex_search(r.err, std::regex("hottest ops:\n +3002 +29.99%  GetSlot\n"))) << r.err;
+  const std::string pairs = r.err.substr(r.err.find("candidates for superinstructions"));
+  EXPECT_TRUE(std::regex_search(pairs, std::regex("\n +1001 +[0-9.]+%  GetSlot LoadInt\n"))) << r.err;
+}
+
+// --stats=json: one document with the exit status, times, every tier's counters and reasons,
+// and the profile's full op and pair counts.
+TEST_F(CliTest, StatsJsonIsOneDocumentForTools) {
+  const std::string p = program("p.fasm", kHotLoop);
+  ToolRun r = run_tool({"run", p, "--jit=off", "--profile", "--stats=json"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const nlohmann::json doc = nlohmann::json::parse(r.err, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << r.err;
+  EXPECT_EQ(doc["exit_status"], 0);
+  EXPECT_GE(doc["time_ms"]["run"].get<double>(), 0.0);
+  for (const char* tier : {"linear", "block", "trace"}) {
+    EXPECT_EQ(doc["jit"][tier]["entered"], 0) << tier;
+    EXPECT_TRUE(doc["jit"][tier]["reasons"].is_object()) << tier;
+  }
+  EXPECT_EQ(doc["profile"]["ops_interpreted"], 10010);
+  EXPECT_EQ(doc["profile"]["ops"][0]["op"], "GetSlot");
+  EXPECT_EQ(doc["profile"]["ops"][0]["count"], 3002);
+  EXPECT_EQ(doc["profile"]["ops"].size(), 9u);  // every op the program ran
+  EXPECT_EQ(doc["profile"]["pairs"][0]["count"], 1001);
+
+  // Without --profile, no profile; a JIT run reports its tiers; an unknown format is bad usage.
+  if (fusevm::JitCompiler::available()) {
+    ToolRun jit = run_tool({"run", p, "--jit=block", "--jit-sync", "--stats=json"});
+    const nlohmann::json j = nlohmann::json::parse(jit.err, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << jit.err;
+    EXPECT_FALSE(j.contains("profile"));
+    EXPECT_EQ(j["jit"]["available"], true);
+    EXPECT_GE(j["jit"]["block"]["entered"].get<int>(), 1) << jit.err;
+  }
+  ToolRun bad = run_tool({"run", p, "--stats=xml"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("--stats"), std::string::npos) << bad.err;
 }
 
 TEST_F(CliTest, JitStrictWithoutThePluginIsARuntimeError) {

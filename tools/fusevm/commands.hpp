@@ -20,6 +20,7 @@ struct RunOptions {
   std::vector<std::string> args;  ///< values for the global ARGV
   bool time = false;              ///< report load/compile/run times on stderr
   bool print_result = false;      ///< print the run's value (or "Halted") on stdout
+  bool profile = false;           ///< --profile: hottest ops and pairs, time per tier
   Limits limits;                  ///< resource limits for the VM
   JitSwitches jit;                ///< --jit, --jit-sync, --jit-strict, --stats, --dump
 };

@@ -14,7 +14,8 @@ namespace fusevm::tool {
 struct JitSwitches {
   JitOptions options;            ///< tiers, sync, strict
   JitDump dump = JitDump::None;  ///< --dump=llvm|asm
-  bool stats = false;            ///< --stats: per-tier counters on stderr after the run
+  /// --stats[=text|json]: per-tier counters on stderr after the run ("" = none).
+  std::string stats;
   std::string trace_cache;       ///< --trace-cache DIR (empty: none)
 };
 

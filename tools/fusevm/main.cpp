@@ -87,7 +87,14 @@ int main(int argc, char** argv) {
                 "Compile hot code before continuing instead of in the background ($FUSEVM_JIT_SYNC=1)");
   run->add_flag("--jit-strict", jit.options.strict,
                 "A tier that falls back (compile failure, no plugin) is a runtime error ($FUSEVM_JIT_STRICT=1)");
-  run->add_flag("--stats", jit.stats, "Print the JIT's per-tier counters on stderr after the run");
+  run->add_flag("--stats{text}", jit.stats,
+                "Print the JIT's per-tier counters on stderr after the run; --stats=json prints one JSON "
+                "document for tools instead (with the times, and the profile under --profile)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->type_name("text|json");
+  run->add_flag("--profile", run_options.profile,
+                "Count the ops the interpreter runs: print the hottest ops and op pairs (candidates for "
+                "superinstructions) and the time per tier on stderr after the run (runs slower)");
   run->add_option("--trace-threshold", jit.options.trace.trace_threshold,
                   "Backedges to a loop header before the tracing tier records its next lap")
       ->capture_default_str()

@@ -80,4 +80,6 @@ int report_load_failure(const LoadResult& result, const std::string& file) {
   return kExitBadInput;
 }
 
+void write_stderr(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stderr); }
+
 }  // namespace fusevm::tool

@@ -19,5 +19,7 @@ bool write_output(const std::string& path, std::span<const char> bytes);
 int report_load_failure(const LoadResult& result, const std::string& file);
 /// Print `fusevm: TEXT` and a newline to stderr.
 void print_error(std::string_view text);
+/// Write `text` to stderr as it is (reports: --stats, --profile, runtime errors).
+void write_stderr(std::string_view text);
 
 }  // namespace fusevm::tool

@@ -12,6 +12,7 @@
 #include "fusevm/jit.hpp"
 #include "fusevm/vm.hpp"
 #include "output.hpp"
+#include "run_report.hpp"
 #include "trace_cache.hpp"
 
 namespace fusevm::tool {
@@ -75,8 +76,7 @@ std::optional<size_t> find_name(const Chunk& chunk, std::string_view name) {
 // `fusevm: FILE:LINE: runtime error: TEXT`, then the callers. FILE is the chunk's source
 // (the file its line numbers refer to, e.g. after `.source`), else the path that was run.
 void report_runtime_error(const RuntimeError& e, const std::string& file) {
-  const std::string text = "fusevm: " + e.report(file, kMaxBacktraceLines);
-  std::fwrite(text.data(), 1, text.size(), stderr);
+  write_stderr("fusevm: " + e.report(file, kMaxBacktraceLines));
 }
 
 int exit_status_of(const VMResult& r, const VM& vm) {
@@ -101,6 +101,7 @@ int run_command(const RunOptions& options) {
   const bool trace_cache = !options.jit.trace_cache.empty() && has_tiers(options.jit.options.tiers, JitTiers::Trace);
   if (trace_cache) load_trace_cache(options.jit.trace_cache, vm.chunk());
   vm.enable_jit(options.jit.options);
+  vm.enable_profiling(options.profile);
   if (argv_index) {
     ValueArray args;
     args.reserve(options.args.size());
@@ -123,11 +124,11 @@ int run_command(const RunOptions& options) {
   // run, and exiting under one is unsafe (src/jit/engine.cpp drain_at_exit).
   if (vm.jit_options().tiers != JitTiers::Off) JitCompiler::wait_idle();
   if (trace_cache) save_trace_cache(options.jit.trace_cache, vm.chunk());
-  if (options.jit.stats) {
-    const std::string text = jit_stats_text(JitCompiler::stats());
-    std::fwrite(text.data(), 1, text.size(), stderr);
-  }
   const double cpu_run = process_cpu_ms() - cpu_before;
+  const RunTimes times{ms_between(t_start, t_loaded), ms_between(t_loaded, t_compiled), ms_between(t_compiled, t_ran),
+                       cpu_run};
+  if (options.jit.stats == "text") write_stderr(jit_stats_text(JitCompiler::stats()));
+  if (options.profile && options.jit.stats != "json") write_stderr(profile_text(*vm.profile()));
 
   if (result.is_error()) {
     report_runtime_error(result.error(), options.file);
@@ -139,11 +140,12 @@ int run_command(const RunOptions& options) {
   if (options.time) {
     // run-cpu is the figure to compare with peers timed by os.clock() (also CPU time):
     // on a busy machine wall time inflates far more.
-    std::fprintf(stderr, "time: load %.3f ms, compile %.3f ms, run %.3f ms, run-cpu %.3f ms\n",
-                 ms_between(t_start, t_loaded), ms_between(t_loaded, t_compiled),
-                 ms_between(t_compiled, t_ran), cpu_run);
+    std::fprintf(stderr, "time: load %.3f ms, compile %.3f ms, run %.3f ms, run-cpu %.3f ms\n", times.load_ms,
+                 times.compile_ms, times.run_ms, times.run_cpu_ms);
   }
-  return exit_status_of(result, vm);
+  const int status = exit_status_of(result, vm);
+  if (options.jit.stats == "json") write_stderr(stats_json(status, times, JitCompiler::stats(), vm.profile()));
+  return status;
 }
 
 }  // namespace fusevm::tool
