@@ -7,6 +7,7 @@
 #include <functional>
 #include <initializer_list>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -52,6 +53,30 @@ inline constexpr uint32_t kValueLayoutVersion = 1;
 /// with bit 7 set for the heap kinds (Str, Array, Hash, Ref), so "needs refcounting" is a
 /// single sign test. Heap payloads are shared on copy and copied before a write
 /// (copy-on-write), which keeps the reference's value semantics with O(1) copies.
+/// Thrown by Value::to_str/append_str when an Array's text would grow past the calling
+/// thread's StringLimit. Arrays that hold one array many times (a DAG: [x, x], then
+/// [y, y], ...) cost little memory but flatten to exponentially long text, so the string
+/// limit must hold while the text is built, not after.
+struct StringLimitExceeded : std::length_error {
+  explicit StringLimitExceeded(size_t max)
+      : std::length_error("limit exceeded: string size (" + std::to_string(max) + ")"), limit(max) {}
+  size_t limit;  ///< the limit in force
+};
+
+/// While it lives, to_str/append_str on this thread build no text longer than `max`
+/// bytes (the VM sets one to Limits::max_string for each run); restores the previous
+/// limit when it goes. Without one there is no limit.
+class StringLimit {
+ public:
+  explicit StringLimit(size_t max);
+  ~StringLimit();
+  StringLimit(const StringLimit&) = delete;
+  StringLimit& operator=(const StringLimit&) = delete;
+
+ private:
+  size_t saved_;
+};
+
 class Value {
  public:
   static constexpr uint8_t kHeapBit = 0x80;
@@ -204,9 +229,10 @@ class Value {
     if (tag_ == kTagInt) return static_cast<double>(i_);
     return to_float_slow();
   }
-  /// String coercion.
+  /// String coercion. An Array flattens to its elements' strings joined by spaces; one
+  /// whose text would pass the calling thread's StringLimit throws StringLimitExceeded.
   std::string to_str() const;
-  /// Appends to_str() to `out` without a temporary.
+  /// Appends to_str() to `out` without a temporary (the same limit on `out`'s size).
   void append_str(std::string& out) const;
   /// Length: bytes of a Str, elements of an Array or Hash, else bytes of to_str().
   size_t len() const;

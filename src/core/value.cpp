@@ -432,6 +432,13 @@ double Value::to_float_slow() const {
   }
 }
 
+namespace {
+thread_local size_t t_string_limit = SIZE_MAX;
+}  // namespace
+
+StringLimit::StringLimit(size_t max) : saved_(t_string_limit) { t_string_limit = max; }
+StringLimit::~StringLimit() { t_string_limit = saved_; }
+
 std::string Value::to_str() const {
   if (tag_ == kTagStr) return as_str();
   std::string out;
@@ -486,6 +493,9 @@ void Value::append_str(std::string& out) const {
     } else {
       v.append_str(out);
     }
+    // Checked as the text grows: each step adds one element's text (a bounded Str or a
+    // number) or a space, so the text never gets far past the limit.
+    if (out.size() > t_string_limit) [[unlikely]] throw StringLimitExceeded(t_string_limit);
   }
 }
 

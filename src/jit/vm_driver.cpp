@@ -662,6 +662,10 @@ class VmDriver final : public JitHook {
       st.stop_hi = 0;
       st.set_error("out of memory", real);
       e.failed = true;
+    } catch (const StringLimitExceeded&) {  // (as VM::run does: nothing may unwind native frames)
+      st.stop_hi = 0;
+      st.set_limit_error("string size", st.limits.max_string, real);
+      e.failed = true;
     }
     calling_out_ = false;
     if (e.failed || !went_on || st.frames.size() != frames || st.stack.size() != e.stack_at_entry + e.memo_depth) {

@@ -69,6 +69,9 @@ template <class Name, class F>
 bool contained_call(VMState& st, Name&& name, F&& fn) {
   try {
     fn();
+  } catch (const StringLimitExceeded& e) {  // a value's text it made passed the string limit
+    st.set_limit_error("string size", e.limit, st.ip - 1);
+    return false;
   } catch (const std::exception& e) {
     st.set_error(std::string(name()) + " threw: " + e.what(), st.ip - 1);
     return false;

@@ -230,11 +230,15 @@ VMResult VM::run() {
   st.running = true;
   ExitReason why;
   try {
+    const StringLimit strings(st.limits.max_string);
     JitOutcome jit = JitOutcome::Interpret;
     if (st.jit_counters != nullptr && st.ip == 0 && st.frames.size() == 1) jit = st.jit->on_run_start(st);
     why = jit == JitOutcome::Error ? ExitReason::Error : Interp::execute(st, *this, cur, cur->at(st.ip));
   } catch (const std::bad_alloc&) {
     st.set_error("out of memory", st.ip);
+    why = ExitReason::Error;
+  } catch (const StringLimitExceeded&) {
+    st.set_limit_error("string size", st.limits.max_string, st.ip);
     why = ExitReason::Error;
   }
   st.running = false;
@@ -336,9 +340,13 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
   st.running = true;
   ExitReason why;
   try {
+    const StringLimit strings(st.limits.max_string);
     why = Interp::execute(st, *this, &st.code.main(), st.code.main().at(*entry));
   } catch (const std::bad_alloc&) {
     st.set_error("out of memory", st.ip);
+    why = ExitReason::Error;
+  } catch (const StringLimitExceeded&) {
+    st.set_limit_error("string size", st.limits.max_string, st.ip);
     why = ExitReason::Error;
   }
   st.running = was_running;

@@ -71,7 +71,12 @@ inline fusevm::Limits fuzz_limits() {
 
 /// Runs `chunk`, then again after reset() (the VM must stay usable after any outcome), in
 /// a VM that cannot leave the process; builtins 0..3 are defined.
+/// FUSEVM_FUZZ_SHOW=1 prints the chunk's disassembly on stderr first (to triage a crash:
+/// run the target on the crashing input with it set).
 inline void run_contained(const fusevm::Chunk& chunk) {
+  if (const char* show = std::getenv("FUSEVM_FUZZ_SHOW"); show != nullptr && show[0] == '1') {
+    std::fprintf(stderr, "%s", fusevm::disassemble(chunk).c_str());
+  }
   fusevm::VM vm(chunk);
   vm.set_limits(fuzz_limits());
   vm.set_shell_host(std::make_unique<InertHost>());

@@ -156,5 +156,39 @@ TEST(Regression, FusedLoopLapsOverflowedForACounterAtInt64Min) {
   EXPECT_NE(r.error().message.find("limit exceeded: array size"), std::string::npos) << r.error().message;
 }
 
+// Found by fuzz_vm (an out-of-memory at 2 GB under a 1 MiB memory limit): an Array that
+// holds another Array twice, nested k deep, costs k small payloads but flattens to text
+// 2^k times as long, and a hash key (or Concat, Print, a host call) built that text
+// without the string limit. The limit now holds while an Array's text is built.
+std::string doubled_array(int times, const std::string& use) {
+  std::string text = "    LoadInt 1\n    LoadInt 100\n    Range\n    SetVar @a\n    DeclareHash @h\n";
+  for (int k = 0; k < times; ++k) text += "    GetVar @a\n    GetVar @a\n    MakeArray 2\n    SetVar @a\n";
+  return text + use;
+}
+
+TEST(Regression, ArraysSharingElementsFlattenedPastTheStringLimit) {
+  Limits small;
+  small.max_string = 64 << 10;
+  // 2^12 copies of "1 2 ... 100" (292 bytes): 1.2 MB of text, past the 64 KiB limit.
+  for (const char* use : {"    LoadInt 0\n    GetVar @a\n    HashSet @h\n",  // as a hash key
+                          "    GetVar @a\n    LoadConst \"!\"\n    Concat\n",  // as a Concat operand
+                          "    GetVar @a\n    StringLen\n"}) {               // (Array: its length)
+    VMResult r = run_text(doubled_array(12, use), &small);
+    if (std::string(use).find("StringLen") != std::string::npos) {
+      ASSERT_TRUE(r.is_ok()) << r.repr();  // the length of an Array is its element count
+      EXPECT_EQ(r.value().to_int(), 2);
+      continue;
+    }
+    ASSERT_TRUE(r.is_error()) << use;
+    EXPECT_EQ(r.error().message, "limit exceeded: string size (65536)") << use;
+  }
+  // Within the limit, the same shapes still work: 2^4 copies, 4.7 KB.
+  VMResult fine = run_text(doubled_array(4, "    GetVar @a\n    LoadConst \"!\"\n    Concat\n    StringLen\n"), &small);
+  ASSERT_TRUE(fine.is_ok()) << fine.repr();
+  EXPECT_EQ(fine.value().to_int(), 16 * 292 - 1 + 1);
+  // Outside a run (no StringLimit), to_str has no limit.
+  EXPECT_EQ(Value::Array({Value::Int(1), Value::Array({Value::Int(2), Value::Int(3)})}).to_str(), "1 2 3");
+}
+
 }  // namespace
 }  // namespace fusevm
