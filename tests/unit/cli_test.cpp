@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -654,6 +655,28 @@ TEST_F(CliTest, StatsJsonIsOneDocumentForTools) {
   ToolRun bad = run_tool({"run", p, "--stats=xml"});
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.err.find("--stats"), std::string::npos) << bad.err;
+}
+
+// docs/fusevm.1 names every long option each subcommand's --help lists.
+TEST_F(CliTest, ManPageDocumentsEveryOption) {
+  std::string man = read_file(std::string(FUSEVM_SOURCE_DIR) + "/docs/fusevm.1");
+  ASSERT_FALSE(man.empty());
+  for (size_t k = man.find("\\-"); k != std::string::npos; k = man.find("\\-", k)) man.erase(k, 1);  // roff's \-
+  const std::regex option("(^|[ ,])(--[a-z][a-z-]*)");
+  size_t checked = 0;
+  for (const char* sub : {"run", "asm", "disasm", "verify"}) {
+    ToolRun help = run_tool({sub, "--help"});
+    ASSERT_EQ(help.status, 0) << sub;
+    std::istringstream lines(help.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::smatch m;
+      if (!std::regex_search(line, m, option) || m.position(2) > 8) continue;  // option lines only
+      if (m[2] == "--help") continue;
+      EXPECT_NE(man.find(m[2].str()), std::string::npos) << "docs/fusevm.1 does not document " << sub << " " << m[2];
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 20u);
 }
 
 TEST_F(CliTest, JitStrictWithoutThePluginIsARuntimeError) {
