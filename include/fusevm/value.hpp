@@ -63,7 +63,7 @@ struct StringLimitExceeded : std::length_error {
   size_t limit;  ///< the limit in force
 };
 
-/// While it lives, to_str/append_str on this thread build no text longer than `max`
+/// While it lives, to_str/append_str/repr on this thread build no text longer than `max`
 /// bytes (the VM sets one to Limits::max_string for each run); restores the previous
 /// limit when it goes. Without one there is no limit.
 class StringLimit {

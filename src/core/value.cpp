@@ -526,6 +526,8 @@ std::string Value::repr() const {
   std::string out;
   std::vector<Item> work{{this, {}, false}};
   while (!work.empty()) {
+    // As in append_str: arrays and hashes sharing elements can render to exponential text.
+    if (out.size() > t_string_limit) [[unlikely]] throw StringLimitExceeded(t_string_limit);
     Item it = work.back();
     work.pop_back();
     if (it.v == nullptr) {

@@ -219,6 +219,10 @@ class VmDriver final : public JitHook {
     }
     const JitOutcome o = visit(st, s, jit_abi::kVmTierBlock, true);
     counter = o == JitOutcome::Ran ? kAgainNow : s.next_counter;
+    // A slot of the loop holds a kind no unit takes (a Str, an Array, ...): the block tier
+    // would keep asking and never enter, so with the tracing tier on the loop is the
+    // tracing tier's, whose traces reach such values through call-outs (on_backedge).
+    if (o == JitOutcome::Interpret && kinds_refused_ && trace_on()) counter = kNever;
     return o;
   }
 
@@ -324,11 +328,13 @@ class VmDriver final : public JitHook {
   // running chunk's through `ip_map`), counted in `stats`.
   JitOutcome visit_code(VMState& st, const Chunk& code, Site& s, jit_abi::VmTier tier, Tier stats, bool may_compile,
                         const std::vector<uint64_t>* ip_map) {
+    kinds_refused_ = false;
     if (st.frames.empty()) return JitOutcome::Interpret;
     const VmSite& site = *s.site;
     Tags tags;  // in place for small sites: asked at every entry
     if (!entry_tags(st.frames.back(), site, tags)) {
       s.next_counter = kAgainLater;
+      kinds_refused_ = true;
       return JitOutcome::Interpret;
     }
     Spec* spec = spec_for(s.specs, tags, stats, "slot-kind specialisations of one site",
@@ -1049,6 +1055,7 @@ class VmDriver final : public JitHook {
   std::unordered_map<uint64_t, Site> loops_;
   std::unordered_map<uint64_t, CallSite> calls_;
   std::vector<FrameRecord> records_;  // one bail-out's frames, innermost first
+  bool kinds_refused_ = false;  // the last visit_code found a slot of a kind no unit takes
   std::vector<std::pair<uint64_t, uint64_t>> backedge_from_;  // (loop header, backward jump): latch_of
   bool backedges_built_ = false;
   bool left_at_header_ = false;  // the last unit left through kExitLeft (see chain())

@@ -679,6 +679,21 @@ TEST_F(CliTest, ManPageDocumentsEveryOption) {
   EXPECT_GE(checked, 20u);
 }
 
+// A result whose elements share one array renders to exponentially long text: printed
+// under the string limit, it is an error, not gigabytes of output (regression, with
+// Regression.ArraysSharingElementsFlattenedPastTheStringLimit).
+TEST_F(CliTest, PrintResultOfAnArraySharingElementsStopsAtTheStringLimit) {
+  std::string text = "    LoadInt 1\n    LoadInt 100\n    Range\n    SetVar @a\n";
+  for (int k = 0; k < 20; ++k) text += "    GetVar @a\n    GetVar @a\n    MakeArray 2\n    SetVar @a\n";
+  text += "    GetVar @a\n";
+  const std::string p = program("dag.fasm", text);
+  ToolRun r = run_tool({"run", p, "--print-result", "--max-string", "65536"});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("the result is too long to print: limit exceeded: string size (65536)"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(CliTest, JitStrictWithoutThePluginIsARuntimeError) {
   const std::string p = program("p.fasm", kHotLoop);
   ScopedEnv env("FUSEVM_JIT_PLUGIN", "/nonexistent/libfusevm_jit.so");

@@ -67,6 +67,23 @@ TEST_F(JitTraceValues, a_string_built_in_every_lap_runs_in_a_call_out_and_the_co
   EXPECT_EQ(metas[0].slot_kinds_at_anchor.at(1), SlotKind::Str) << "a slot only call-outs touch keeps its kind";
 }
 
+// With every tier on, a loop whose ops the block tier could all run, but whose slots hold a
+// Str, is handed to the tracing tier (regression: the block tier refused such a site's
+// kinds at every entry and never let the tracing tier have it, so it stayed interpreted).
+TEST_F(JitTraceValues, a_loop_with_a_string_slot_goes_to_the_tracing_tier_when_every_tier_is_on) {
+  std::string lap;
+  for (int k = 0; k < 6; ++k) lap += "    GetSlot 0\n    LoadInt " + std::to_string(k) + "\n    BitXor\n    SetSlot 0\n";
+  const std::string program = "    LoadConst \"s\"\n    SetSlot 2\n    LoadInt 0\n    SetSlot 0\n    LoadInt 0\n    SetSlot 1\n"
+                              "top:\n    GetSlot 1\n    LoadInt 3000\n    NumLt\n    JumpIfFalse done\n"
+                              "    GetSlot 2\n    SetSlot 3\n" + lap +
+                              "    PreIncSlotVoid 1\n    Jump top\ndone:\n    GetSlot 0\n";
+  RunSetup s = sync_strict(JitTiers::All, 10);
+  s.jit->trace.min_ops_per_call_out = TraceJitConfig{}.min_ops_per_call_out;
+  expect_same_as_interpreted(program, s);
+  EXPECT_EQ(trace_stats().entered, 1u) << "the loop was not traced";
+  EXPECT_EQ(JitCompiler::stats().block.entered, 0u);
+}
+
 // The cost rule (TraceJitConfig::min_ops_per_call_out, default 16): a lap of five native
 // ops around its call-out runs faster interpreted, so by default it is not traced, the
 // recording aborting with the counts; a lap of a few dozen is traced.

@@ -130,12 +130,21 @@ int run_command(const RunOptions& options) {
   if (options.jit.stats == "text") write_stderr(jit_stats_text(JitCompiler::stats()));
   if (options.profile && options.jit.stats != "json") write_stderr(profile_text(*vm.profile()));
 
+  bool result_too_long = false;
   if (result.is_error()) {
     report_runtime_error(result.error(), options.file);
   } else if (options.print_result) {
-    std::string text = result.is_ok() ? result.value().repr() : std::string("Halted");
-    text.push_back('\n');
-    write_stdout(text);
+    // The program's value is printed under the run's string limit (a value that shares
+    // elements can render to exponentially long text).
+    try {
+      const StringLimit strings(options.limits.max_string);
+      std::string text = result.is_ok() ? result.value().repr() : std::string("Halted");
+      text.push_back('\n');
+      write_stdout(text);
+    } catch (const StringLimitExceeded& e) {
+      print_error(std::string("--print-result: the result is too long to print: ") + e.what());
+      result_too_long = true;
+    }
   }
   if (options.time) {
     // run-cpu is the figure to compare with peers timed by os.clock() (also CPU time):
@@ -143,7 +152,7 @@ int run_command(const RunOptions& options) {
     std::fprintf(stderr, "time: load %.3f ms, compile %.3f ms, run %.3f ms, run-cpu %.3f ms\n", times.load_ms,
                  times.compile_ms, times.run_ms, times.run_cpu_ms);
   }
-  const int status = exit_status_of(result, vm);
+  const int status = result_too_long ? kExitRuntimeError : exit_status_of(result, vm);
   if (options.jit.stats == "json") write_stderr(stats_json(status, times, JitCompiler::stats(), vm.profile()));
   return status;
 }
