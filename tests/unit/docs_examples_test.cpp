@@ -2,13 +2,15 @@
 // and run, and must print exactly those lines (and give `; expect-result`, if stated);
 // a block marked `; jit: trace` must also be compiled and entered by the tracing tier and
 // print the same there. The guide's C++ example must be examples/guide/embed.cpp as it
-// is (CI builds and runs that file: ctest example_guide_embed).
+// is (CI builds and runs that file: ctest example_guide_embed), and docs/fvc.md's
+// annotated image must be what write_fvc writes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -50,18 +52,23 @@ std::vector<DocBlock> doc_blocks() {
     const std::string text = slurp(path);
     size_t pos = 0, line = 1;
     DocBlock* open = nullptr;
+    size_t indent = 0;  // of the opening fence: a block inside a list item is indented
     while (pos < text.size()) {
       const size_t end = std::min(text.find('\n', pos), text.size());
       const std::string l = text.substr(pos, end - pos);
-      if (l.rfind("```", 0) == 0) {
+      const size_t lead = l.find_first_not_of(' ');
+      if (lead != std::string::npos && l.compare(lead, 3, "```") == 0) {
         if (open == nullptr) {
-          out.push_back(DocBlock{"docs/" + path.filename().string(), line, l.substr(3), ""});
+          out.push_back(DocBlock{"docs/" + path.filename().string(), line, l.substr(lead + 3), ""});
           open = &out.back();
+          indent = lead;
         } else {
           open = nullptr;
         }
       } else if (open != nullptr) {
-        open->text += l + "\n";
+        open->text += l.substr(std::min(indent, l.find_first_not_of(' ') == std::string::npos ? l.size()
+                                                                                              : l.find_first_not_of(' '))) +
+                      "\n";
       }
       pos = end + 1;
       ++line;
@@ -120,6 +127,35 @@ TEST(DocsExamples, EveryFasmExampleWithExpectationsRunsAsItSays) {
   }
   EXPECT_GE(checked, 6u) << "the docs lost their runnable examples";
   EXPECT_GE(traced, 1u);
+}
+
+// docs/fvc.md's annotated image is what write_fvc writes for the chunk it shows.
+TEST(DocsExamples, TheFvcPagesImageIsWhatWriteFvcWrites) {
+  fusevm::ChunkBuilder b;  // as in docs/fvc.md §9
+  b.set_source("x");
+  uint16_t k = b.add_constant(fusevm::Value::Str("hi"));
+  b.emit(fusevm::Op::LoadConst(k), 1);
+  b.emit(fusevm::Op::PrintLn(1), 1);
+  const std::vector<uint8_t> image = fusevm::write_fvc(b.build());
+  std::vector<uint8_t> shown;
+  bool found = false;
+  for (const DocBlock& d : doc_blocks()) {
+    if (d.file != "docs/fvc.md" || d.lang != "text" || d.text.find("magic \"FVMC\"") == std::string::npos) continue;
+    found = true;
+    std::istringstream lines(d.text);
+    for (std::string l; std::getline(lines, l);) {
+      std::istringstream words(l);
+      std::string offset, w;
+      words >> offset;
+      if (offset.size() != 4 || offset.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
+      ASSERT_EQ(std::stoul(offset, nullptr, 16), shown.size()) << l;
+      while (words >> w && w.size() == 2 && w.find_first_not_of("0123456789abcdef") == std::string::npos) {
+        shown.push_back(static_cast<uint8_t>(std::stoul(w, nullptr, 16)));
+      }
+    }
+  }
+  ASSERT_TRUE(found) << "docs/fvc.md lost its example image";
+  EXPECT_EQ(shown, image);
 }
 
 TEST(DocsExamples, TheGuidesCppExampleIsTheBuiltFile) {
