@@ -126,7 +126,9 @@ TEST(DocsExamples, EveryFasmExampleWithExpectationsRunsAsItSays) {
     ++traced;
   }
   EXPECT_GE(checked, 6u) << "the docs lost their runnable examples";
-  EXPECT_GE(traced, 1u);
+  if (JitCompiler::available()) {
+    EXPECT_GE(traced, 1u) << "the docs lost their traced example";
+  }
 }
 
 // docs/fvc.md's annotated image is what write_fvc writes for the chunk it shows.
