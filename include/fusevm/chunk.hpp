@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct Chunk {
 
   /// Entry op of the first sub entry named `name_index`, if any.
   std::optional<uint64_t> find_sub(uint16_t name_index) const;
+  /// Index of the first entry of the name pool equal to `name` (a global's id), if any.
+  std::optional<uint16_t> find_name(std::string_view name) const;
   /// The op_hash of the current ops and constants (SipHash-1-3, spec §1.1).
   uint64_t compute_op_hash() const;
   /// A copy sharing no heap payload with this chunk (safe to hand to another thread).

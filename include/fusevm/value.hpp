@@ -46,13 +46,6 @@ struct RefObj;
 /// Layout version of Value; the JIT static_asserts it so a layout change updates codegen.
 inline constexpr uint32_t kValueLayoutVersion = 1;
 
-/// A VM value.
-///
-/// Layout: an 8-byte payload (i64 / f64 / bool / i32 status / u16 id / HeapObj*) at
-/// offset 0 and a one-byte tag at offset 8 (7 bytes padding). The tag is the ValueKind,
-/// with bit 7 set for the heap kinds (Str, Array, Hash, Ref), so "needs refcounting" is a
-/// single sign test. Heap payloads are shared on copy and copied before a write
-/// (copy-on-write), which keeps the reference's value semantics with O(1) copies.
 /// Thrown by Value::to_str/append_str when an Array's text would grow past the calling
 /// thread's StringLimit. Arrays that hold one array many times (a DAG: [x, x], then
 /// [y, y], ...) cost little memory but flatten to exponentially long text, so the string
@@ -77,6 +70,13 @@ class StringLimit {
   size_t saved_;
 };
 
+/// A VM value.
+///
+/// Layout: an 8-byte payload (i64 / f64 / bool / i32 status / u16 id / HeapObj*) at
+/// offset 0 and a one-byte tag at offset 8 (7 bytes padding). The tag is the ValueKind,
+/// with bit 7 set for the heap kinds (Str, Array, Hash, Ref), so "needs refcounting" is a
+/// single sign test. Heap payloads are shared on copy and copied before a write
+/// (copy-on-write), which keeps the reference's value semantics with O(1) copies.
 class Value {
  public:
   static constexpr uint8_t kHeapBit = 0x80;

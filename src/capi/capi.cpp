@@ -32,13 +32,6 @@ fusevm_code loaded(fusevm::LoadResult r, std::string file, fusevm_chunk** out) {
   return FUSEVM_OK;
 }
 
-std::optional<uint16_t> name_index(const fusevm::Chunk& c, std::string_view name) {
-  for (size_t i = 0; i < c.names.size(); ++i) {
-    if (c.names[i] == name) return static_cast<uint16_t>(i);
-  }
-  return std::nullopt;
-}
-
 // The result of a run or call, as a code (and *result).
 fusevm_code finished(fusevm_vm* vm, const fusevm::VMResult& r, fusevm_value** result) {
   if (result != nullptr) *result = nullptr;
@@ -281,9 +274,9 @@ fusevm_code fusevm_builder_emit(fusevm_builder* b, const char* mnemonic, const i
       default: fits = x >= 0 && uint64_t(x) < (uint64_t{1} << (8 * fusevm::operand_width(kind))); break;
     }
     if (!fits) {
-      return fail(FUSEVM_INVALID_ARGUMENT, "operand " + std::to_string(k + 1) + " of " + std::string(info.name) +
-                                               " (" + std::string(fusevm::operand_kind_name(kind)) + ") out of range: " +
-                                               std::to_string(x));
+      return fail(FUSEVM_INVALID_ARGUMENT, "operand " + std::to_string(k + 1) + " of " + std::string(info.name) + " (" +
+                                               std::string(fusevm::operand_kind_name(kind)) +
+                                               ") out of range: " + std::to_string(x));
     }
     op.set_raw_operand(k, static_cast<uint64_t>(x));
   }
@@ -396,7 +389,7 @@ fusevm_code fusevm_vm_get_global(const fusevm_vm* vm, const char* name, fusevm_v
   *out = nullptr;
   if (vm == nullptr) return null_argument("vm");
   if (name == nullptr) return null_argument("name");
-  const std::optional<uint16_t> k = name_index(vm->vm.chunk(), name);
+  const std::optional<uint16_t> k = vm->vm.chunk().find_name(name);
   if (!k) return fail(FUSEVM_INVALID_ARGUMENT, std::string("no global named '") + name + "' in the chunk");
   return guarded([&] {
     auto& globals = const_cast<fusevm::VM&>(vm->vm).globals();
@@ -408,7 +401,7 @@ fusevm_code fusevm_vm_get_global(const fusevm_vm* vm, const char* name, fusevm_v
 fusevm_code fusevm_vm_set_global(fusevm_vm* vm, const char* name, const fusevm_value* v) {
   if (vm == nullptr) return null_argument("vm");
   if (name == nullptr) return null_argument("name");
-  const std::optional<uint16_t> k = name_index(vm->vm.chunk(), name);
+  const std::optional<uint16_t> k = vm->vm.chunk().find_name(name);
   if (!k) return fail(FUSEVM_INVALID_ARGUMENT, std::string("no global named '") + name + "' in the chunk");
   return guarded([&] {
     auto& globals = vm->vm.globals();

@@ -74,7 +74,9 @@ auto guarded_ptr(F&& body) -> decltype(body()) {
   return nullptr;
 }
 
-inline fusevm_code null_argument(const char* what) { return fail(FUSEVM_INVALID_ARGUMENT, std::string(what) + " is NULL"); }
+inline fusevm_code null_argument(const char* what) {
+  return fail(FUSEVM_INVALID_ARGUMENT, std::string(what) + " is NULL");
+}
 
 inline fusevm_value* wrap(fusevm::Value v) { return new fusevm_value{std::move(v)}; }
 

@@ -21,6 +21,13 @@ std::optional<uint64_t> Chunk::find_sub(uint16_t name_index) const {
   return std::nullopt;
 }
 
+std::optional<uint16_t> Chunk::find_name(std::string_view name) const {
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (names[k] == name) return static_cast<uint16_t>(k);
+  }
+  return std::nullopt;
+}
+
 uint64_t Chunk::compute_op_hash() const {
   // The byte stream of spec §1.1: lengths and enum indices as 8 LE bytes, operands at
   // their natural width, then each constant's Value stream. Names, lines, sub entries,

@@ -19,13 +19,8 @@ namespace {
 
 // The first index of `name` in the calling chunk's name pool.
 std::optional<size_t> global_index(HostContext& cx, std::string_view name) {
-  const std::vector<std::string>& names = cx.names();
-  for (size_t k = 0; k < names.size(); ++k) {
-    if (names[k] == name) {
-      if (k < cx.globals().size()) return k;
-      return std::nullopt;
-    }
-  }
+  const std::optional<uint16_t> k = cx.vm().chunk().find_name(name);
+  if (k && *k < cx.globals().size()) return *k;
   return std::nullopt;
 }
 

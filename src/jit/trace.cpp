@@ -224,11 +224,14 @@ RecordStep record_op(const Chunk& chunk, const Lowerings& lowered, const TraceJi
     // The interpreter runs the ops inside a call it makes for the trace in its metered
     // loop, slower than interpreted: each counts a quarter of a call-out (a lap calling a
     // sub that builds a string among 20 native ops ran 20% slower traced than interpreted).
-    const size_t need = lap.call_outs.size() * config.min_ops_per_call_out + rec.called_ops * config.min_ops_per_call_out / 4;
+    const size_t need =
+        lap.call_outs.size() * config.min_ops_per_call_out + rec.called_ops * config.min_ops_per_call_out / 4;
     if (native >= need) return RecordStep::Close;
     return abort(TraceAbort::CallOuts, std::to_string(native) + " native ops, " +
                                            std::to_string(lap.call_outs.size()) + " call-out(s)" +
-                                           (rec.called_ops != 0 ? ", " + std::to_string(rec.called_ops) + " op(s) in the calls they make" : ""));
+                                           (rec.called_ops != 0
+                                                ? ", " + std::to_string(rec.called_ops) + " op(s) in the calls they make"
+                                                : ""));
   };
   if (vm.stack.size() < rec.stack_base) {
     return abort(TraceAbort::Stack, "values from before the loop popped, at ip " + std::to_string(ip));

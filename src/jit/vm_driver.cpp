@@ -51,7 +51,6 @@ constexpr uint32_t kBailsToGiveUp = 64;
 // Units one trigger may enter one after another (chain()).
 constexpr int kMaxChain = 4;
 
-
 Tier stats_tier(jit_abi::VmTier t) { return t == jit_abi::kVmTierLinear ? Tier::Linear : Tier::Block; }
 const char* tier_name(Tier t) {
   switch (t) {

@@ -187,7 +187,8 @@ ExitReason Interp::run_loop(VMState& st, VM& vm, CodeStream* cur, const Insn* pc
     cur = &st.code.stream(st.cur_stream);     \
   } while (0)
   // The metered loop runs under a fuel limit, while a trace is recorded and while
-  // profiling; recording sees each op before it runs, and ends this loop when it is over (ExitReason::Switch).
+  // profiling; recording sees each op before it runs, and ends this loop when it is over
+  // (ExitReason::Switch).
   // A call-out's run stops at the first op of its frame outside its ops (VMState::stop_hi).
 #define METER()                                                       \
   do {                                                                \

@@ -210,6 +210,23 @@ void end_recording(VMState& st) {
 
 }  // namespace
 
+namespace {
+// Runs `execute` (the dispatch loop) under the run's string limit; an allocation that
+// fails or a value's text past the limit ends it with that error, not an exception.
+template <class F>
+ExitReason guarded_execution(VMState& st, F&& execute) {
+  try {
+    const StringLimit strings(st.limits.max_string);
+    return execute();
+  } catch (const std::bad_alloc&) {
+    st.set_error("out of memory", st.ip);
+  } catch (const StringLimitExceeded&) {
+    st.set_limit_error("string size", st.limits.max_string, st.ip);
+  }
+  return ExitReason::Error;
+}
+}  // namespace
+
 VMResult VM::run() {
   VMState& st = *s_;
   const ProfileTime timed(st.running ? nullptr : st.profile.get(), &VmProfile::run_ns);
@@ -228,19 +245,11 @@ VMResult VM::run() {
   CodeStream* cur = &st.code.main();
   st.jit_counters = jit_counters_for_run(st);
   st.running = true;
-  ExitReason why;
-  try {
-    const StringLimit strings(st.limits.max_string);
+  ExitReason why = guarded_execution(st, [&] {
     JitOutcome jit = JitOutcome::Interpret;
     if (st.jit_counters != nullptr && st.ip == 0 && st.frames.size() == 1) jit = st.jit->on_run_start(st);
-    why = jit == JitOutcome::Error ? ExitReason::Error : Interp::execute(st, *this, cur, cur->at(st.ip));
-  } catch (const std::bad_alloc&) {
-    st.set_error("out of memory", st.ip);
-    why = ExitReason::Error;
-  } catch (const StringLimitExceeded&) {
-    st.set_limit_error("string size", st.limits.max_string, st.ip);
-    why = ExitReason::Error;
-  }
+    return jit == JitOutcome::Error ? ExitReason::Error : Interp::execute(st, *this, cur, cur->at(st.ip));
+  });
   st.running = false;
   end_recording(st);
   if (why == ExitReason::BlockDone || why == ExitReason::CallDone) why = ExitReason::End;
@@ -303,19 +312,10 @@ JitOptions VM::jit_options() const {
 VMResult VM::call(std::string_view name, std::vector<Value> args) {
   VMState& st = *s_;
   const ProfileTime timed(st.running ? nullptr : st.profile.get(), &VmProfile::run_ns);
-  const std::string n(name);
-  uint16_t idx = 0;
-  bool found = false;
-  for (size_t k = 0; k < st.chunk.names.size(); ++k) {
-    if (st.chunk.names[k] == n) {
-      idx = static_cast<uint16_t>(k);
-      found = true;
-      break;
-    }
-  }
-  auto entry = found ? st.chunk.find_sub(idx) : std::nullopt;
+  const std::optional<uint16_t> idx = st.chunk.find_name(name);
+  auto entry = idx ? st.chunk.find_sub(*idx) : std::nullopt;
   if (!entry) {
-    st.set_error("undefined function: " + n, st.ip);
+    st.set_error("undefined function: " + std::string(name), st.ip);
     return VMResult::Error(*st.error);
   }
   if (!native_stack_ok() || st.call_depth_full()) {
@@ -338,17 +338,8 @@ VMResult VM::call(std::string_view name, std::vector<Value> args) {
     st.jit_counters = jit_counters_for_run(st);
   }
   st.running = true;
-  ExitReason why;
-  try {
-    const StringLimit strings(st.limits.max_string);
-    why = Interp::execute(st, *this, &st.code.main(), st.code.main().at(*entry));
-  } catch (const std::bad_alloc&) {
-    st.set_error("out of memory", st.ip);
-    why = ExitReason::Error;
-  } catch (const StringLimitExceeded&) {
-    st.set_limit_error("string size", st.limits.max_string, st.ip);
-    why = ExitReason::Error;
-  }
+  ExitReason why =
+      guarded_execution(st, [&] { return Interp::execute(st, *this, &st.code.main(), st.code.main().at(*entry)); });
   st.running = was_running;
   if (!was_running) end_recording(st);
   st.ip = saved_ip;

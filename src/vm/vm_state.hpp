@@ -28,7 +28,6 @@ enum class ExitReason : uint8_t {
   Stopped,    ///< a call-out's ops are done: the next op lies outside them (VMState::stop_hi)
 };
 
-/// Tools may tune these; the interpreter reads them through VMState.
 /// Adds the wall time of its scope to one field of a profile (a VM's run, a native call);
 /// does nothing, at the cost of a branch, when `profile` is null.
 class ProfileTime {
@@ -50,6 +49,7 @@ class ProfileTime {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// Tools may tune these; the interpreter reads them through VMState.
 struct VMState {
   explicit VMState(Chunk c);
 

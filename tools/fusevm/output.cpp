@@ -35,7 +35,7 @@ void print_error(std::string_view text) {
   std::string line = "fusevm: ";
   line.append(text);
   line.push_back('\n');
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  write_stderr(line);
 }
 
 bool write_stdout(std::span<const char> bytes) {

@@ -67,12 +67,6 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-std::optional<size_t> find_name(const Chunk& chunk, std::string_view name) {
-  for (size_t i = 0; i < chunk.names.size(); ++i)
-    if (chunk.names[i] == name) return i;
-  return std::nullopt;
-}
-
 // `fusevm: FILE:LINE: runtime error: TEXT`, then the callers. FILE is the chunk's source
 // (the file its line numbers refer to, e.g. after `.source`), else the path that was run.
 void report_runtime_error(const RuntimeError& e, const std::string& file) {
@@ -93,7 +87,7 @@ int run_command(const RunOptions& options) {
   Clock::time_point t_loaded = Clock::now();
   if (!loaded.ok()) return report_load_failure(loaded, options.file);
 
-  std::optional<size_t> argv_index = find_name(*loaded.chunk, "ARGV");
+  const std::optional<uint16_t> argv_index = loaded.chunk->find_name("ARGV");
   VM vm(std::move(*loaded.chunk));
   vm.set_limits(options.limits);
   if (options.jit.dump != JitDump::None) JitCompiler::set_dump(options.jit.dump);

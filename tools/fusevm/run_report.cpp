@@ -68,8 +68,8 @@ std::string profile_text(const VmProfile& p, size_t top) {
   const uint64_t pairs = total(p.pairs);
   const double run = double(p.run_ns) / 1e6;
   auto share = [&](uint64_t ns) { return p.run_ns == 0 ? 0.0 : 100.0 * double(ns) / double(p.run_ns); };
-  std::string out = line("profile: %" PRIu64 " ops interpreted in a run of %.3f ms (ops native code ran are not counted)\n",
-                         ops, run);
+  std::string out =
+      line("profile: %" PRIu64 " ops interpreted in a run of %.3f ms (ops native code ran are not counted)\n", ops, run);
   out += line("  time: interpreter %.3f ms (%.1f%%), linear %.3f ms (%.1f%%), block %.3f ms (%.1f%%), "
               "functions %.3f ms (%.1f%%), trace %.3f ms (%.1f%%)\n",
               double(interpreter_ns(p)) / 1e6, share(interpreter_ns(p)), double(p.linear_ns) / 1e6, share(p.linear_ns),
